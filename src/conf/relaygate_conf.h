@@ -1,0 +1,50 @@
+#ifndef RELAYGATE_CONF_H
+#define RELAYGATE_CONF_H
+/* relaygate_conf: the settings of relaygate.conf, their defaults and their
+ * validation. The one place that knows which keys exist. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "address.h"
+
+#ifndef RELAYGATE_SYSCONFDIR
+#define RELAYGATE_SYSCONFDIR "/etc/relaygate"
+#endif
+#ifndef RELAYGATE_STATEDIR
+#define RELAYGATE_STATEDIR "/var/lib/relaygate"
+#endif
+#ifndef RELAYGATE_VERSION
+#define RELAYGATE_VERSION "0.1.0"
+#endif
+
+#define RELAYGATE_CONF_DEFAULT_PATH RELAYGATE_SYSCONFDIR "/relaygate.conf"
+
+struct relaygate_conf {
+	char *relay_db;			/* store location */
+	int64_t relay_window;		/* seconds a grant is honoured */
+	struct cidr_list never_relay;	/* never granted, never honoured */
+	char *never_relay_text;		/* as written, for messages */
+	int64_t relay_db_lock_timeout;	/* seconds to wait for the lock */
+	bool relay_db_fsync;		/* fsync after every update */
+	uint32_t seen;			/* keys set so far (duplicate check) */
+};
+
+/* Fill CONF with the documented defaults. */
+int relaygate_conf_init(struct relaygate_conf *conf, const char **error_r);
+
+/* Apply settings from TEXT (LEN bytes) named NAME on top of CONF. Returns
+ * 0, or -1 with "NAME:LINE: key: problem" in ERROR. */
+int relaygate_conf_parse_text(struct relaygate_conf *conf, const char *name,
+			      const char *text, size_t len, char *error,
+			      size_t error_size);
+
+/* Load PATH on top of the defaults in CONF. A missing file is an error
+ * only when REQUIRED (the user named it); the default path may be absent. */
+int relaygate_conf_load(struct relaygate_conf *conf, const char *path,
+			bool required, char *error, size_t error_size);
+
+/* Release CONF's memory. */
+void relaygate_conf_free(struct relaygate_conf *conf);
+
+#endif

@@ -1,0 +1,407 @@
+/* page_commit: deferred page writes for the relayers.db hash file.
+ *
+ * Berkeley DB without a transactional environment writes dirty pages to
+ * the file in place; a writer killed between two page writes (a bucket
+ * split touches several pages) leaves a torn file that sendmail and
+ * Postfix would read. Here libdb's pwrite/pread/fsync/ftruncate on the
+ * target inode are redirected to an in-memory page table during an
+ * update. At commit:
+ *  - one data page, plus the meta page differing only in its advisory
+ *    element count, is written in place, data page first (each aligned
+ *    single-page write completes or does not happen when the process dies);
+ *  - anything else is written by a forked commit process that shares the
+ *    locked open file description: the flock stays held until that process
+ *    has written every page, even if the writer itself is killed.
+ * This module never interprets records, only whole pages; it must never
+ * write to any file but the target. Single-threaded use only. */
+#include "page_commit.h"
+
+#include <db.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Hash meta page (Berkeley DB 5.3 HMETA): bytes that may change on a
+ * simple put or delete without a structural change. */
+#define HMETA_LSN_OFFSET 0
+#define HMETA_LSN_SIZE 8
+#define HMETA_NELEM_OFFSET 88
+#define HMETA_NELEM_SIZE 4
+#define HMETA_MIN_SIZE 512
+
+struct captured_page {
+	off_t offset;
+	size_t size;
+	unsigned char *data;
+	bool used;
+};
+
+static struct {
+	bool active;
+	dev_t dev;
+	ino_t ino;
+	struct captured_page *slots;	/* open addressing by offset */
+	size_t slot_count;		/* power of two or 0 */
+	size_t used;
+	bool truncated;
+	off_t truncate_length;
+} capture;
+
+static bool page_commit_is_target(int fd)
+{
+	struct stat st;
+
+	if (!capture.active)
+		return false;
+	if (fstat(fd, &st) < 0)
+		return false;
+	return st.st_dev == capture.dev && st.st_ino == capture.ino;
+}
+
+static size_t page_slot_index(off_t offset, size_t slot_count)
+{
+	uint64_t h = (uint64_t)offset * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 20) & (slot_count - 1);
+}
+
+static struct captured_page *page_find(off_t offset)
+{
+	size_t i;
+
+	if (capture.slot_count == 0)
+		return NULL;
+	i = page_slot_index(offset, capture.slot_count);
+	while (capture.slots[i].used) {
+		if (capture.slots[i].offset == offset)
+			return &capture.slots[i];
+		i = (i + 1) & (capture.slot_count - 1);
+	}
+	return NULL;
+}
+
+static int page_table_grow(void)
+{
+	size_t new_count = capture.slot_count == 0 ? 16 : capture.slot_count * 2;
+	struct captured_page *slots = calloc(new_count, sizeof(*slots));
+	size_t i;
+
+	if (slots == NULL)
+		return -1;
+	for (i = 0; i < capture.slot_count; i++) {
+		struct captured_page *old = &capture.slots[i];
+		size_t j;
+
+		if (!old->used)
+			continue;
+		j = page_slot_index(old->offset, new_count);
+		while (slots[j].used)
+			j = (j + 1) & (new_count - 1);
+		slots[j] = *old;
+	}
+	free(capture.slots);
+	capture.slots = slots;
+	capture.slot_count = new_count;
+	return 0;
+}
+
+static int page_store(off_t offset, const void *buf, size_t size)
+{
+	struct captured_page *page = page_find(offset);
+	size_t i;
+
+	if (page != NULL) {
+		if (page->size != size) {
+			unsigned char *data = realloc(page->data, size);
+
+			if (data == NULL)
+				return -1;
+			page->data = data;
+			page->size = size;
+		}
+		memcpy(page->data, buf, size);
+		return 0;
+	}
+	if ((capture.used + 1) * 2 > capture.slot_count
+	    && page_table_grow() < 0)
+		return -1;
+	i = page_slot_index(offset, capture.slot_count);
+	while (capture.slots[i].used)
+		i = (i + 1) & (capture.slot_count - 1);
+	page = &capture.slots[i];
+	page->data = malloc(size);
+	if (page->data == NULL)
+		return -1;
+	memcpy(page->data, buf, size);
+	page->offset = offset;
+	page->size = size;
+	page->used = true;
+	capture.used++;
+	return 0;
+}
+
+static ssize_t page_commit_pwrite(int fd, const void *buf, size_t size,
+				  off_t offset)
+{
+	if (!page_commit_is_target(fd))
+		return pwrite(fd, buf, size, offset);
+	if (page_store(offset, buf, size) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return (ssize_t)size;
+}
+
+static ssize_t page_commit_pread(int fd, void *buf, size_t size, off_t offset)
+{
+	const struct captured_page *page;
+	ssize_t got;
+
+	if (!page_commit_is_target(fd) || capture.used == 0)
+		return pread(fd, buf, size, offset);
+	/* libdb reads and writes whole pages at page-aligned offsets, so a
+	 * captured page is found by its offset alone. */
+	page = page_find(offset);
+	if (page != NULL && page->size >= size) {
+		memcpy(buf, page->data, size);
+		return (ssize_t)size;
+	}
+	got = pread(fd, buf, size, offset);
+	if (got > 0 && capture.truncated
+	    && offset + got > capture.truncate_length)
+		got = capture.truncate_length > offset
+		    ? (ssize_t)(capture.truncate_length - offset) : 0;
+	return got;
+}
+
+static int page_commit_fsync(int fd)
+{
+	if (page_commit_is_target(fd))
+		return 0;	/* nothing of ours reached the file yet */
+	return fsync(fd);
+}
+
+static int page_commit_ftruncate(int fd, off_t length)
+{
+	if (!page_commit_is_target(fd))
+		return ftruncate(fd, length);
+	capture.truncated = true;
+	capture.truncate_length = length;
+	return 0;
+}
+
+void page_commit_install(void)
+{
+	static bool installed;
+
+	if (installed)
+		return;
+	installed = true;
+	db_env_set_func_pwrite(page_commit_pwrite);
+	db_env_set_func_pread(page_commit_pread);
+	db_env_set_func_fsync(page_commit_fsync);
+	db_env_set_func_ftruncate(page_commit_ftruncate);
+}
+
+int page_commit_begin(int locked_fd)
+{
+	struct stat st;
+
+	page_commit_discard();
+	if (fstat(locked_fd, &st) < 0)
+		return -1;
+	capture.dev = st.st_dev;
+	capture.ino = st.st_ino;
+	capture.active = true;
+	return 0;
+}
+
+size_t page_commit_pending(void)
+{
+	return capture.used;
+}
+
+void page_commit_discard(void)
+{
+	size_t i;
+
+	for (i = 0; i < capture.slot_count; i++)
+		free(capture.slots[i].data);
+	free(capture.slots);
+	capture.slots = NULL;
+	capture.slot_count = 0;
+	capture.used = 0;
+	capture.active = false;
+	capture.truncated = false;
+}
+
+static int page_compare_offset(const void *a, const void *b)
+{
+	const struct captured_page *pa = *(const struct captured_page *const *)a;
+	const struct captured_page *pb = *(const struct captured_page *const *)b;
+
+	return pa->offset < pb->offset ? -1 : pa->offset > pb->offset;
+}
+
+static int page_write_all(int fd, const struct captured_page *page)
+{
+	size_t done = 0;
+
+	while (done < page->size) {
+		ssize_t n = pwrite(fd, page->data + done, page->size - done,
+				   page->offset + (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Write PAGES (data pages ascending, the meta page last), truncate if
+ * libdb asked for it, and optionally sync. Returns 0 or an errno value. */
+static int page_write_sequence(int fd, struct captured_page **pages,
+			       size_t count, bool do_fsync)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		if (pages[i]->offset == 0)
+			continue;
+		if (page_write_all(fd, pages[i]) < 0)
+			return errno;
+	}
+	for (i = 0; i < count; i++) {
+		if (pages[i]->offset == 0 && page_write_all(fd, pages[i]) < 0)
+			return errno;
+	}
+	if (capture.truncated && ftruncate(fd, capture.truncate_length) < 0)
+		return errno;
+	if (do_fsync && fdatasync(fd) < 0)
+		return errno;
+	return 0;
+}
+
+/* True when the update can be written in place page by page: at most one
+ * page besides the meta page, inside the current file, and a meta page
+ * that differs from the one on disk only in LSN and element count. */
+static bool page_update_is_simple(int fd, struct captured_page **pages,
+				  size_t count)
+{
+	struct captured_page *meta = NULL;
+	size_t i, data_pages = 0;
+	struct stat st;
+
+	if (capture.truncated || fstat(fd, &st) < 0)
+		return false;
+	for (i = 0; i < count; i++) {
+		if (pages[i]->offset == 0)
+			meta = pages[i];
+		else {
+			data_pages++;
+			if (pages[i]->offset + (off_t)pages[i]->size > st.st_size)
+				return false;
+		}
+	}
+	if (data_pages > 1)
+		return false;
+	if (meta != NULL) {
+		unsigned char *disk;
+		ssize_t got;
+		bool same;
+
+		if (meta->size < HMETA_MIN_SIZE)
+			return false;
+		disk = malloc(meta->size);
+		if (disk == NULL)
+			return false;
+		got = pread(fd, disk, meta->size, 0);
+		same = got == (ssize_t)meta->size;
+		if (same) {
+			memcpy(disk + HMETA_LSN_OFFSET,
+			       meta->data + HMETA_LSN_OFFSET, HMETA_LSN_SIZE);
+			memcpy(disk + HMETA_NELEM_OFFSET,
+			       meta->data + HMETA_NELEM_OFFSET, HMETA_NELEM_SIZE);
+			same = memcmp(disk, meta->data, meta->size) == 0;
+		}
+		free(disk);
+		if (!same)
+			return false;
+	}
+	return true;
+}
+
+/* Run the write in a child that shares FD's locked open file description. */
+static int page_write_detached(int fd, struct captured_page **pages,
+			       size_t count, bool do_fsync)
+{
+	pid_t pid, waited;
+	int status;
+
+	pid = fork();
+	if (pid < 0)
+		return page_write_sequence(fd, pages, count, do_fsync);
+	if (pid == 0) {
+		/* Commit process: finish the write whatever happens to our
+		 * parent; only SIGKILL can stop us. */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		_exit(page_write_sequence(fd, pages, count, do_fsync) == 0 ? 0 : 1);
+	}
+	do {
+		waited = waitpid(pid, &status, 0);
+	} while (waited < 0 && errno == EINTR);
+	if (waited < 0)
+		return errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return EIO;
+	return 0;
+}
+
+int page_commit_finish(int locked_fd, bool do_fsync, char *error,
+		       size_t error_size)
+{
+	struct captured_page **pages;
+	size_t i, n = 0;
+	int err;
+
+	if (capture.used == 0 && !capture.truncated) {
+		page_commit_discard();
+		return 0;
+	}
+	pages = calloc(capture.used + 1, sizeof(*pages));
+	if (pages == NULL) {
+		snprintf(error, error_size, "out of memory at commit");
+		page_commit_discard();
+		return -1;
+	}
+	for (i = 0; i < capture.slot_count; i++) {
+		if (capture.slots[i].used)
+			pages[n++] = &capture.slots[i];
+	}
+	qsort(pages, n, sizeof(*pages), page_compare_offset);
+	capture.active = false;	/* from here on, writes are real */
+	if (page_update_is_simple(locked_fd, pages, n))
+		err = page_write_sequence(locked_fd, pages, n, do_fsync);
+	else
+		err = page_write_detached(locked_fd, pages, n, do_fsync);
+	free(pages);
+	page_commit_discard();
+	if (err != 0) {
+		snprintf(error, error_size, "write error: %s", strerror(err));
+		return -1;
+	}
+	return 0;
+}

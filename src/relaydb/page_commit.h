@@ -1,0 +1,29 @@
+#ifndef RELAYGATE_PAGE_COMMIT_H
+#define RELAYGATE_PAGE_COMMIT_H
+/* page_commit: make Berkeley DB's in-place page writes to one file atomic
+ * against the death of the writing process. While a capture is active,
+ * pages that libdb writes to the target file are kept in memory (and
+ * served back to libdb's reads); page_commit_finish() then writes them:
+ * a one-page change in place, anything larger from a commit process that
+ * inherits the locked descriptor and so finishes even if we are killed. */
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Install the libdb I/O hooks (once per process, before any DB->open). */
+void page_commit_install(void);
+
+/* Start capturing writes to the file open on LOCKED_FD (its inode). */
+int page_commit_begin(int locked_fd);
+
+/* Number of pages captured so far. */
+size_t page_commit_pending(void);
+
+/* Write the captured pages to LOCKED_FD and stop capturing; fdatasync
+ * when FSYNC. Returns 0, or -1 with a message in ERROR. */
+int page_commit_finish(int locked_fd, bool fsync, char *error,
+		       size_t error_size);
+
+/* Drop the captured pages and stop capturing; the file stays as it was. */
+void page_commit_discard(void);
+
+#endif

@@ -1,0 +1,214 @@
+/* relaydb: the store interface. Validates arguments once, picks the
+ * backend from the location, and keeps error reporting uniform. Knows
+ * nothing of file formats. */
+#include "relaydb_private.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strnum.h"
+
+void relaydb_set_error(struct relaydb *db, enum relaydb_error_kind kind,
+		       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(db->error, sizeof(db->error), fmt, ap);
+	va_end(ap);
+	db->error_kind = kind;
+}
+
+static void relaydb_clear_error(struct relaydb *db)
+{
+	db->error[0] = '\0';
+	db->error_kind = RELAYDB_ERROR_NONE;
+}
+
+struct relaydb *relaydb_open(const struct relaydb_settings *settings,
+			     const char **error_r)
+{
+	static char open_error[RELAYDB_ERROR_MAX];
+	struct relaydb *db;
+
+	if (settings->location == NULL || *settings->location == '\0') {
+		*error_r = "no relay store location given";
+		return NULL;
+	}
+	if (strncmp(settings->location, "redis://", 8) == 0) {
+		*error_r = "the redis backend is not available in this version";
+		return NULL;
+	}
+	db = calloc(1, sizeof(*db));
+	if (db == NULL || (db->location = strdup(settings->location)) == NULL) {
+		free(db);
+		*error_r = "out of memory";
+		return NULL;
+	}
+	db->settings = *settings;
+	db->settings.location = db->location;
+	db->backend = &relaydb_backend_hash;
+	if (db->backend->open(db) < 0) {
+		snprintf(open_error, sizeof(open_error), "%s", db->error);
+		*error_r = open_error;
+		free(db->location);
+		free(db);
+		return NULL;
+	}
+	return db;
+}
+
+void relaydb_close(struct relaydb **dbp)
+{
+	struct relaydb *db = *dbp;
+
+	if (db == NULL)
+		return;
+	db->backend->close(db);
+	free(db->location);
+	free(db);
+	*dbp = NULL;
+}
+
+enum relaydb_error_kind relaydb_error_kind(const struct relaydb *db)
+{
+	return db->error_kind;
+}
+
+const char *relaydb_location(const struct relaydb *db)
+{
+	return db->location;
+}
+
+int relaydb_parse_time(const char *text, int64_t *when_r, const char **error_r)
+{
+	uint64_t value;
+
+	if (strnum_parse_u64(text, (uint64_t)RELAYDB_TIME_MAX, &value,
+			     error_r) < 0)
+		return -1;
+	*when_r = (int64_t)value;
+	return 0;
+}
+
+static int relaydb_check_time(struct relaydb *db, int64_t when)
+{
+	if (when < 0 || when > RELAYDB_TIME_MAX) {
+		relaydb_set_error(db, RELAYDB_ERROR_USAGE,
+				  "timestamp %lld outside 0..%lld",
+				  (long long)when, (long long)RELAYDB_TIME_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+int relaydb_record(struct relaydb *db, const struct address *address,
+		   int64_t when, const char *user, const char *source,
+		   const char **error_r)
+{
+	struct relaydb_grant grant;
+
+	(void)user;	/* kept by backends that store more than the time */
+	(void)source;
+	relaydb_clear_error(db);
+	if (relaydb_check_time(db, when) < 0) {
+		*error_r = db->error;
+		return -1;
+	}
+	grant.address = *address;
+	grant.when = when;
+	if (db->backend->write(db, &grant, 1, true) < 0) {
+		*error_r = db->error;
+		return -1;
+	}
+	return 0;
+}
+
+int relaydb_set(struct relaydb *db, const struct address *address,
+		int64_t when, const char **error_r)
+{
+	struct relaydb_grant grant;
+
+	relaydb_clear_error(db);
+	if (relaydb_check_time(db, when) < 0) {
+		*error_r = db->error;
+		return -1;
+	}
+	grant.address = *address;
+	grant.when = when;
+	if (db->backend->write(db, &grant, 1, false) < 0) {
+		*error_r = db->error;
+		return -1;
+	}
+	return 0;
+}
+
+enum relaydb_lookup_result relaydb_lookup(struct relaydb *db,
+					  const struct address *address,
+					  int64_t *when_r,
+					  const char **error_r)
+{
+	enum relaydb_lookup_result result;
+
+	relaydb_clear_error(db);
+	result = db->backend->lookup(db, address, when_r);
+	if (result == RELAYDB_TEMPFAIL)
+		*error_r = db->error;
+	return result;
+}
+
+int relaydb_remove(struct relaydb *db, const struct address *addresses,
+		   size_t count, bool *found_r, const char **error_r)
+{
+	relaydb_clear_error(db);
+	if (db->backend->remove(db, addresses, count, found_r) < 0) {
+		*error_r = db->error;
+		return -1;
+	}
+	return 0;
+}
+
+int relaydb_expire(struct relaydb *db, int64_t cutoff, uint64_t *removed_r,
+		   uint64_t *skipped_r, const char **error_r)
+{
+	relaydb_clear_error(db);
+	*removed_r = 0;
+	*skipped_r = 0;
+	if (db->backend->expire(db, cutoff, removed_r, skipped_r) < 0) {
+		*error_r = db->error;
+		return -1;
+	}
+	return 0;
+}
+
+int relaydb_iterate(struct relaydb *db, relaydb_iterate_fn *fn, void *context,
+		    const char **error_r)
+{
+	relaydb_clear_error(db);
+	if (db->backend->iterate(db, fn, context) < 0) {
+		*error_r = db->error;
+		return -1;
+	}
+	return 0;
+}
+
+int relaydb_replace_all(struct relaydb *db, const struct relaydb_grant *grants,
+			size_t count, const char **error_r)
+{
+	size_t i;
+
+	relaydb_clear_error(db);
+	for (i = 0; i < count; i++) {
+		if (relaydb_check_time(db, grants[i].when) < 0) {
+			*error_r = db->error;
+			return -1;
+		}
+	}
+	if (db->backend->replace_all(db, grants, count) < 0) {
+		*error_r = db->error;
+		return -1;
+	}
+	return 0;
+}

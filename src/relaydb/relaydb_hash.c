@@ -1,0 +1,706 @@
+/* relaydb_hash: the relayers.db backend, a Berkeley DB 5.3 DB_HASH file
+ * read directly by sendmail, Postfix and Exim. Contract (DESIGN.md):
+ * keys are lower-case address text without NUL, two keys per IPv6 address
+ * (RFC 5952 and sendmail's full form), values ASCII epoch seconds; writers
+ * hold flock(LOCK_EX) on the .db from before DB->open until after
+ * DB->close, readers LOCK_SH. Every update goes through page_commit, so a
+ * killed writer never leaves a torn file. Must never write a NUL-terminated
+ * key, and never leave the file changed after a failed operation. */
+#include "relaydb_private.h"
+
+#include <db.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "file_lock.h"
+#include "page_commit.h"
+
+/* How often a writer retries when the file at the path changed under it. */
+#define HASH_OPEN_ATTEMPTS 20
+/* Cache for whole-file operations (expire, load), bytes. */
+#define HASH_BULK_CACHE (64 * 1024 * 1024)
+/* Longest key or value we handle when reading entries back. */
+#define HASH_FIELD_MAX 1024
+
+struct hash_session {
+	int fd;		/* locked descriptor of the .db file */
+	DB *db;
+	bool write;
+};
+
+static char hash_db_message[256];
+
+static void hash_db_errcall(const DB_ENV *env, const char *prefix,
+			    const char *message)
+{
+	(void)env;
+	(void)prefix;
+	snprintf(hash_db_message, sizeof(hash_db_message), "%s", message);
+}
+
+/* Describe an errno-style or libdb error code. */
+static const char *hash_strerror(int ret)
+{
+	static char buf[384];
+
+	if (hash_db_message[0] != '\0') {
+		snprintf(buf, sizeof(buf), "%s (%s)", db_strerror(ret),
+			 hash_db_message);
+		hash_db_message[0] = '\0';
+		return buf;
+	}
+	return db_strerror(ret);
+}
+
+static enum relaydb_error_kind hash_errno_kind(int err)
+{
+	return err == EACCES || err == EPERM ? RELAYDB_ERROR_PERMISSION
+	    : RELAYDB_ERROR_IO;
+}
+
+/* Make the key texts for ADDRESS: one for IPv4, two for IPv6. */
+static size_t hash_keys(const struct address *address,
+			char keys[2][ADDRESS_TEXT_MAX])
+{
+	address_format(address, keys[0]);
+	if (address->family != AF_INET6)
+		return 1;
+	address_format_full(address, keys[1]);
+	return strcmp(keys[0], keys[1]) == 0 ? 1 : 2;
+}
+
+/* Create an empty store at PATH through a temporary file in the same
+ * directory; REPLACE a zero-length file (which we hold locked) or only
+ * link the new file in if nothing is at PATH. */
+static int hash_create_empty(struct relaydb *db, bool replace)
+{
+	const char *path = db->location;
+	char tmp[4096];
+	DB *hdb;
+	int ret;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.new.%ld", path, (long)getpid())
+	    >= (int)sizeof(tmp)) {
+		relaydb_set_error(db, RELAYDB_ERROR_CREATE, "%s: path too long",
+				  path);
+		return -1;
+	}
+	(void)unlink(tmp);
+	if ((ret = db_create(&hdb, NULL, 0)) != 0) {
+		relaydb_set_error(db, RELAYDB_ERROR_CREATE, "%s: db_create: %s",
+				  path, hash_strerror(ret));
+		return -1;
+	}
+	hdb->set_errcall(hdb, hash_db_errcall);
+	ret = hdb->open(hdb, NULL, tmp, NULL, DB_HASH, DB_CREATE | DB_EXCL,
+			0644);
+	if (ret == 0)
+		ret = hdb->close(hdb, 0);	/* writes and fsyncs */
+	else
+		(void)hdb->close(hdb, 0);
+	if (ret != 0) {
+		relaydb_set_error(db, ret == EACCES ? RELAYDB_ERROR_PERMISSION
+				  : RELAYDB_ERROR_CREATE,
+				  "cannot create %s: %s", tmp, hash_strerror(ret));
+		(void)unlink(tmp);
+		return -1;
+	}
+	if (replace) {
+		if (rename(tmp, path) < 0) {
+			relaydb_set_error(db, hash_errno_kind(errno) ==
+					  RELAYDB_ERROR_PERMISSION
+					  ? RELAYDB_ERROR_PERMISSION
+					  : RELAYDB_ERROR_CREATE,
+					  "cannot rename %s to %s: %s", tmp,
+					  path, strerror(errno));
+			(void)unlink(tmp);
+			return -1;
+		}
+		return 0;
+	}
+	if (link(tmp, path) < 0 && errno != EEXIST) {
+		relaydb_set_error(db, errno == EACCES ? RELAYDB_ERROR_PERMISSION
+				  : RELAYDB_ERROR_CREATE,
+				  "cannot create %s: %s", path, strerror(errno));
+		(void)unlink(tmp);
+		return -1;
+	}
+	(void)unlink(tmp);
+	return 0;
+}
+
+static void hash_session_abort(struct hash_session *session)
+{
+	if (session->write)
+		page_commit_discard();
+	if (session->db != NULL)
+		(void)session->db->close(session->db, DB_NOSYNC);
+	session->db = NULL;
+	if (session->fd >= 0)
+		close(session->fd);	/* releases the lock */
+	session->fd = -1;
+}
+
+/* Refuse to add keys without NUL to a store that has NUL-terminated keys. */
+static int hash_check_key_style(struct relaydb *db, struct hash_session *session)
+{
+	DBC *cursor;
+	DBT key, value;
+	int ret;
+
+	if ((ret = session->db->cursor(session->db, NULL, &cursor, 0)) != 0) {
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: cursor: %s",
+				  db->location, hash_strerror(ret));
+		return -1;
+	}
+	memset(&key, 0, sizeof(key));
+	memset(&value, 0, sizeof(value));
+	ret = cursor->get(cursor, &key, &value, DB_FIRST);
+	(void)cursor->close(cursor);
+	if (ret == DB_NOTFOUND)
+		return 0;
+	if (ret != 0) {
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: read error: %s",
+				  db->location, hash_strerror(ret));
+		return -1;
+	}
+	if (key.size > 0 && ((const char *)key.data)[key.size - 1] == '\0') {
+		relaydb_set_error(db, RELAYDB_ERROR_INCOMPATIBLE,
+				  "%s holds NUL-terminated keys (made by "
+				  "makemap -N or postmap?); relaygate writes keys "
+				  "without NUL and will not mix the two: rebuild "
+				  "it with vsmtprelay load", db->location);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open and lock the store for reading or writing; for bulk operations use
+ * a large cache. On success the caller must commit or abort. */
+static int hash_session_begin(struct relaydb *db, bool write, bool bulk,
+			      struct hash_session *session)
+{
+	const char *path = db->location;
+	unsigned attempt;
+	int ret;
+
+	session->fd = -1;
+	session->db = NULL;
+	session->write = write;
+	for (attempt = 0; attempt < HASH_OPEN_ATTEMPTS; attempt++) {
+		struct stat fd_st, path_st;
+
+		session->fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+		if (session->fd < 0) {
+			if (errno == ENOENT && db->settings.create) {
+				if (hash_create_empty(db, false) < 0)
+					return -1;
+				continue;
+			}
+			relaydb_set_error(db, errno == ENOENT
+					  ? RELAYDB_ERROR_MISSING
+					  : hash_errno_kind(errno),
+					  "cannot open %s: %s", path,
+					  strerror(errno));
+			return -1;
+		}
+		if (file_lock(session->fd, write ? FILE_LOCK_EXCLUSIVE
+			      : FILE_LOCK_SHARED,
+			      db->settings.lock_timeout_ms) < 0) {
+			int err = errno;
+
+			hash_session_abort(session);
+			if (err == EWOULDBLOCK)
+				relaydb_set_error(db, RELAYDB_ERROR_TEMPORARY,
+						  "%s: lock not obtained within "
+						  "%u ms (another program holds "
+						  "it)", path,
+						  db->settings.lock_timeout_ms);
+			else
+				relaydb_set_error(db, RELAYDB_ERROR_IO,
+						  "%s: flock: %s", path,
+						  strerror(err));
+			return -1;
+		}
+		/* A rebuild may have renamed a new file in while we waited. */
+		if (fstat(session->fd, &fd_st) < 0
+		    || stat(path, &path_st) < 0
+		    || fd_st.st_ino != path_st.st_ino
+		    || fd_st.st_dev != path_st.st_dev) {
+			hash_session_abort(session);
+			continue;
+		}
+		if (fd_st.st_size == 0) {
+			if (write && db->settings.create) {
+				ret = hash_create_empty(db, true);
+				hash_session_abort(session);
+				if (ret < 0)
+					return -1;
+				continue;
+			}
+			hash_session_abort(session);
+			relaydb_set_error(db, RELAYDB_ERROR_IO,
+					  "%s is empty, not a Berkeley DB hash "
+					  "file", path);
+			return -1;
+		}
+		break;
+	}
+	if (attempt == HASH_OPEN_ATTEMPTS) {
+		relaydb_set_error(db, RELAYDB_ERROR_TEMPORARY,
+				  "%s keeps being replaced; giving up", path);
+		return -1;
+	}
+	if (write && page_commit_begin(session->fd) < 0) {
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: fstat: %s", path,
+				  strerror(errno));
+		hash_session_abort(session);
+		return -1;
+	}
+	if ((ret = db_create(&session->db, NULL, 0)) != 0) {
+		session->db = NULL;
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "db_create: %s",
+				  hash_strerror(ret));
+		hash_session_abort(session);
+		return -1;
+	}
+	session->db->set_errcall(session->db, hash_db_errcall);
+	if (bulk)
+		(void)session->db->set_cachesize(session->db, 0,
+						 HASH_BULK_CACHE, 1);
+	ret = session->db->open(session->db, NULL, path, NULL, DB_HASH,
+				write ? 0 : DB_RDONLY, 0);
+	if (ret != 0) {
+		relaydb_set_error(db, ret == EACCES ? RELAYDB_ERROR_PERMISSION
+				  : RELAYDB_ERROR_IO,
+				  "cannot open %s as a Berkeley DB hash file: %s",
+				  path, ret == EINVAL
+				  ? "not a Berkeley DB hash file"
+				  : hash_strerror(ret));
+		hash_session_abort(session);
+		return -1;
+	}
+	return 0;
+}
+
+/* Flush libdb's pages through page_commit, then close and unlock. */
+static int hash_session_commit(struct relaydb *db, struct hash_session *session)
+{
+	char error[256];
+	int ret;
+
+	ret = session->db->sync(session->db, 0);
+	if (ret != 0) {
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: sync: %s",
+				  db->location, hash_strerror(ret));
+		hash_session_abort(session);
+		return -1;
+	}
+	if (page_commit_finish(session->fd, db->settings.fsync, error,
+			       sizeof(error)) < 0) {
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: %s", db->location,
+				  error);
+		hash_session_abort(session);
+		return -1;
+	}
+	session->write = false;
+	(void)session->db->close(session->db, DB_NOSYNC);
+	session->db = NULL;
+	close(session->fd);
+	session->fd = -1;
+	return 0;
+}
+
+static int hash_get_time(DB *hdb, const char *key, int64_t *when_r, int *ret_r)
+{
+	char text[32];
+	const char *error;
+	DBT k, v;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = (char *)(uintptr_t)key;
+	k.size = (u_int32_t)strlen(key);
+	*ret_r = hdb->get(hdb, NULL, &k, &v, 0);
+	if (*ret_r != 0)
+		return -1;
+	if (v.size == 0 || v.size >= sizeof(text))
+		return -1;
+	memcpy(text, v.data, v.size);
+	text[v.size] = '\0';
+	return relaydb_parse_time(text, when_r, &error);
+}
+
+static int hash_open(struct relaydb *db)
+{
+	struct hash_session session;
+
+	page_commit_install();
+	if (!db->settings.create)
+		return 0;
+	/* First use: make sure an empty map exists (Postfix caches a missing
+	 * map as an error until it is reloaded). */
+	if (access(db->location, F_OK) == 0)
+		return 0;
+	if (hash_session_begin(db, true, false, &session) < 0)
+		return -1;
+	hash_session_abort(&session);
+	return 0;
+}
+
+static void hash_close(struct relaydb *db)
+{
+	(void)db;
+}
+
+static int hash_write(struct relaydb *db, const struct relaydb_grant *grants,
+		      size_t count, bool keep_newer)
+{
+	struct hash_session session;
+	size_t i, changes = 0;
+
+	if (hash_session_begin(db, true, false, &session) < 0)
+		return -1;
+	if (hash_check_key_style(db, &session) < 0) {
+		hash_session_abort(&session);
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		char keys[2][ADDRESS_TEXT_MAX], value[32];
+		size_t nkeys = hash_keys(&grants[i].address, keys), k;
+
+		snprintf(value, sizeof(value), "%lld",
+			 (long long)grants[i].when);
+		for (k = 0; k < nkeys; k++) {
+			DBT key, data;
+			int64_t stored;
+			int ret;
+
+			if (hash_get_time(session.db, keys[k], &stored, &ret) == 0
+			    && (stored == grants[i].when
+				|| (keep_newer && stored > grants[i].when)))
+				continue;
+			if (ret != 0 && ret != DB_NOTFOUND) {
+				relaydb_set_error(db, RELAYDB_ERROR_IO,
+						  "%s: read %s: %s",
+						  db->location, keys[k],
+						  hash_strerror(ret));
+				hash_session_abort(&session);
+				return -1;
+			}
+			memset(&key, 0, sizeof(key));
+			memset(&data, 0, sizeof(data));
+			key.data = keys[k];
+			key.size = (u_int32_t)strlen(keys[k]);
+			data.data = value;
+			data.size = (u_int32_t)strlen(value);
+			ret = session.db->put(session.db, NULL, &key, &data, 0);
+			if (ret != 0) {
+				relaydb_set_error(db, RELAYDB_ERROR_IO,
+						  "%s: write %s: %s",
+						  db->location, keys[k],
+						  hash_strerror(ret));
+				hash_session_abort(&session);
+				return -1;
+			}
+			changes++;
+		}
+	}
+	if (changes == 0) {
+		hash_session_abort(&session);	/* nothing to write */
+		return 0;
+	}
+	return hash_session_commit(db, &session);
+}
+
+static enum relaydb_lookup_result hash_lookup(struct relaydb *db,
+					      const struct address *address,
+					      int64_t *when_r)
+{
+	struct hash_session session;
+	char keys[2][ADDRESS_TEXT_MAX];
+	size_t nkeys = hash_keys(address, keys), k;
+	int ret = DB_NOTFOUND;
+
+	if (hash_session_begin(db, false, false, &session) < 0)
+		return RELAYDB_TEMPFAIL;
+	for (k = 0; k < nkeys; k++) {
+		if (hash_get_time(session.db, keys[k], when_r, &ret) == 0) {
+			hash_session_abort(&session);
+			return RELAYDB_FOUND;
+		}
+		if (ret != 0 && ret != DB_NOTFOUND)
+			break;
+	}
+	hash_session_abort(&session);
+	if (ret != 0 && ret != DB_NOTFOUND) {
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: read %s: %s",
+				  db->location, keys[k], hash_strerror(ret));
+		return RELAYDB_TEMPFAIL;
+	}
+	return RELAYDB_NOTFOUND;
+}
+
+static int hash_remove(struct relaydb *db, const struct address *addresses,
+		       size_t count, bool *found_r)
+{
+	struct hash_session session;
+	size_t i, changes = 0;
+
+	if (hash_session_begin(db, true, false, &session) < 0)
+		return -1;
+	for (i = 0; i < count; i++) {
+		char keys[2][ADDRESS_TEXT_MAX];
+		size_t nkeys = hash_keys(&addresses[i], keys), k;
+
+		if (found_r != NULL)
+			found_r[i] = false;
+		for (k = 0; k < nkeys; k++) {
+			DBT key;
+			int ret;
+
+			memset(&key, 0, sizeof(key));
+			key.data = keys[k];
+			key.size = (u_int32_t)strlen(keys[k]);
+			ret = session.db->del(session.db, NULL, &key, 0);
+			if (ret == DB_NOTFOUND)
+				continue;
+			if (ret != 0) {
+				relaydb_set_error(db, RELAYDB_ERROR_IO,
+						  "%s: delete %s: %s",
+						  db->location, keys[k],
+						  hash_strerror(ret));
+				hash_session_abort(&session);
+				return -1;
+			}
+			if (found_r != NULL)
+				found_r[i] = true;
+			changes++;
+		}
+	}
+	if (changes == 0) {
+		hash_session_abort(&session);
+		return 0;
+	}
+	return hash_session_commit(db, &session);
+}
+
+/* Copy a DBT into a NUL-terminated buffer, dropping one trailing NUL. */
+static size_t hash_copy_field(const DBT *field, char *buf, size_t size)
+{
+	size_t len = field->size;
+
+	if (len > 0 && ((const char *)field->data)[len - 1] == '\0')
+		len--;
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, field->data, len);
+	buf[len] = '\0';
+	return len;
+}
+
+static int hash_expire(struct relaydb *db, int64_t cutoff, uint64_t *removed_r,
+		       uint64_t *skipped_r)
+{
+	struct hash_session session;
+	DBC *cursor;
+	DBT key, value;
+	int ret;
+
+	if (hash_session_begin(db, true, true, &session) < 0)
+		return -1;
+	if ((ret = session.db->cursor(session.db, NULL, &cursor, 0)) != 0) {
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: cursor: %s",
+				  db->location, hash_strerror(ret));
+		hash_session_abort(&session);
+		return -1;
+	}
+	memset(&key, 0, sizeof(key));
+	memset(&value, 0, sizeof(value));
+	while ((ret = cursor->get(cursor, &key, &value, DB_NEXT)) == 0) {
+		char text[HASH_FIELD_MAX];
+		const char *error;
+		int64_t when;
+
+		hash_copy_field(&value, text, sizeof(text));
+		if (value.size >= sizeof(text)
+		    || relaydb_parse_time(text, &when, &error) < 0) {
+			(*skipped_r)++;
+			continue;
+		}
+		if (when > cutoff)
+			continue;
+		if ((ret = cursor->del(cursor, 0)) != 0)
+			break;
+		(*removed_r)++;
+	}
+	(void)cursor->close(cursor);
+	if (ret != DB_NOTFOUND) {
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: expire: %s",
+				  db->location, hash_strerror(ret));
+		hash_session_abort(&session);
+		return -1;
+	}
+	if (*removed_r == 0) {
+		hash_session_abort(&session);
+		return 0;
+	}
+	return hash_session_commit(db, &session);
+}
+
+static int hash_iterate(struct relaydb *db, relaydb_iterate_fn *fn,
+			void *context)
+{
+	struct hash_session session;
+	DBC *cursor;
+	DBT key, value;
+	int ret;
+
+	if (hash_session_begin(db, false, true, &session) < 0)
+		return -1;
+	if ((ret = session.db->cursor(session.db, NULL, &cursor, 0)) != 0) {
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: cursor: %s",
+				  db->location, hash_strerror(ret));
+		hash_session_abort(&session);
+		return -1;
+	}
+	memset(&key, 0, sizeof(key));
+	memset(&value, 0, sizeof(value));
+	while ((ret = cursor->get(cursor, &key, &value, DB_NEXT)) == 0) {
+		char key_text[HASH_FIELD_MAX], value_text[HASH_FIELD_MAX];
+		size_t key_len = hash_copy_field(&key, key_text,
+						 sizeof(key_text));
+		size_t value_len = hash_copy_field(&value, value_text,
+						   sizeof(value_text));
+
+		if (fn(context, key_text, key_len, value_text, value_len) < 0) {
+			ret = DB_NOTFOUND;
+			break;
+		}
+	}
+	(void)cursor->close(cursor);
+	hash_session_abort(&session);
+	if (ret != DB_NOTFOUND) {
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: read error: %s",
+				  db->location, hash_strerror(ret));
+		return -1;
+	}
+	return 0;
+}
+
+static int hash_replace_all(struct relaydb *db,
+			    const struct relaydb_grant *grants, size_t count)
+{
+	struct hash_session session;
+	struct stat st;
+	char tmp[4096];
+	DB *hdb;
+	size_t i;
+	int ret;
+
+	/* Hold the lock on the current file while the new one is built, so
+	 * no update made meanwhile is lost by the rename. */
+	if (hash_session_begin(db, true, false, &session) < 0)
+		return -1;
+	page_commit_discard();
+	session.write = false;
+	if (fstat(session.fd, &st) < 0
+	    || snprintf(tmp, sizeof(tmp), "%s.load.%ld", db->location,
+			(long)getpid()) >= (int)sizeof(tmp)) {
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: cannot prepare "
+				  "the rebuild", db->location);
+		hash_session_abort(&session);
+		return -1;
+	}
+	(void)unlink(tmp);
+	if ((ret = db_create(&hdb, NULL, 0)) != 0) {
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "db_create: %s",
+				  hash_strerror(ret));
+		hash_session_abort(&session);
+		return -1;
+	}
+	hdb->set_errcall(hdb, hash_db_errcall);
+	(void)hdb->set_cachesize(hdb, 0, HASH_BULK_CACHE, 1);
+	ret = hdb->open(hdb, NULL, tmp, NULL, DB_HASH, DB_CREATE | DB_EXCL,
+			st.st_mode & 07777);
+	for (i = 0; ret == 0 && i < count; i++) {
+		char keys[2][ADDRESS_TEXT_MAX], value[32];
+		size_t nkeys = hash_keys(&grants[i].address, keys), k;
+
+		snprintf(value, sizeof(value), "%lld",
+			 (long long)grants[i].when);
+		for (k = 0; ret == 0 && k < nkeys; k++) {
+			DBT key, data;
+
+			memset(&key, 0, sizeof(key));
+			memset(&data, 0, sizeof(data));
+			key.data = keys[k];
+			key.size = (u_int32_t)strlen(keys[k]);
+			data.data = value;
+			data.size = (u_int32_t)strlen(value);
+			ret = hdb->put(hdb, NULL, &key, &data, 0);
+		}
+	}
+	if (ret == 0)
+		ret = hdb->close(hdb, 0);	/* writes every page, fsyncs */
+	else
+		(void)hdb->close(hdb, DB_NOSYNC);
+	if (ret != 0) {
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: building %s: %s",
+				  db->location, tmp, hash_strerror(ret));
+		(void)unlink(tmp);
+		hash_session_abort(&session);
+		return -1;
+	}
+	if (geteuid() == 0 && chown(tmp, st.st_uid, st.st_gid) < 0) {
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "cannot chown %s: %s",
+				  tmp, strerror(errno));
+		(void)unlink(tmp);
+		hash_session_abort(&session);
+		return -1;
+	}
+	(void)chmod(tmp, st.st_mode & 07777);
+	if (rename(tmp, db->location) < 0) {
+		relaydb_set_error(db, hash_errno_kind(errno),
+				  "cannot rename %s to %s: %s", tmp,
+				  db->location, strerror(errno));
+		(void)unlink(tmp);
+		hash_session_abort(&session);
+		return -1;
+	}
+	if (db->settings.fsync) {
+		char dir_path[4096];
+		int dir_fd;
+
+		snprintf(dir_path, sizeof(dir_path), "%s", db->location);
+		dir_fd = open(dirname(dir_path), O_RDONLY | O_DIRECTORY);
+		if (dir_fd >= 0) {
+			(void)fsync(dir_fd);
+			close(dir_fd);
+		}
+	}
+	hash_session_abort(&session);
+	return 0;
+}
+
+const struct relaydb_backend relaydb_backend_hash = {
+	.name = "hash",
+	.open = hash_open,
+	.close = hash_close,
+	.write = hash_write,
+	.lookup = hash_lookup,
+	.remove = hash_remove,
+	.expire = hash_expire,
+	.iterate = hash_iterate,
+	.replace_all = hash_replace_all,
+};

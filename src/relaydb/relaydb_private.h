@@ -1,0 +1,50 @@
+#ifndef RELAYGATE_RELAYDB_PRIVATE_H
+#define RELAYGATE_RELAYDB_PRIVATE_H
+/* relaydb_private: what a relay store backend implements. Only relaydb.c
+ * and the backends include this file. */
+#include "relaydb.h"
+
+#define RELAYDB_ERROR_MAX 512
+
+struct relaydb;
+
+/* A backend: a table of operations in the style of OpenSMTPD's tables.
+ * Every operation returns 0 / -1 (or a lookup result) and on failure fills
+ * db->error and db->error_kind. */
+struct relaydb_backend {
+	const char *name;
+	int (*open)(struct relaydb *db);
+	void (*close)(struct relaydb *db);
+	/* Store GRANTS; with KEEP_NEWER a stored later time is kept. */
+	int (*write)(struct relaydb *db, const struct relaydb_grant *grants,
+		     size_t count, bool keep_newer);
+	enum relaydb_lookup_result (*lookup)(struct relaydb *db,
+					     const struct address *address,
+					     int64_t *when_r);
+	int (*remove)(struct relaydb *db, const struct address *addresses,
+		      size_t count, bool *found_r);
+	int (*expire)(struct relaydb *db, int64_t cutoff, uint64_t *removed_r,
+		      uint64_t *skipped_r);
+	int (*iterate)(struct relaydb *db, relaydb_iterate_fn *fn,
+		       void *context);
+	int (*replace_all)(struct relaydb *db,
+			   const struct relaydb_grant *grants, size_t count);
+};
+
+struct relaydb {
+	struct relaydb_settings settings;
+	char *location;
+	const struct relaydb_backend *backend;
+	void *backend_context;
+	enum relaydb_error_kind error_kind;
+	char error[RELAYDB_ERROR_MAX];
+};
+
+/* Set DB's error to KIND and the printf-style message. */
+void relaydb_set_error(struct relaydb *db, enum relaydb_error_kind kind,
+		       const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+extern const struct relaydb_backend relaydb_backend_hash;
+
+#endif
