@@ -44,7 +44,8 @@ struct captured_page {
 };
 
 static struct {
-	bool active;
+	bool active;		/* capturing libdb's writes */
+	bool committed;		/* written; libdb may still close/fsync */
 	dev_t dev;
 	ino_t ino;
 	struct captured_page *slots;	/* open addressing by offset */
@@ -58,7 +59,7 @@ static bool page_commit_is_target(int fd)
 {
 	struct stat st;
 
-	if (!capture.active)
+	if (!capture.active && !capture.committed)
 		return false;
 	if (fstat(fd, &st) < 0)
 		return false;
@@ -150,7 +151,7 @@ static int page_store(off_t offset, const void *buf, size_t size)
 static ssize_t page_commit_pwrite(int fd, const void *buf, size_t size,
 				  off_t offset)
 {
-	if (!page_commit_is_target(fd))
+	if (!capture.active || !page_commit_is_target(fd))
 		return pwrite(fd, buf, size, offset);
 	if (page_store(offset, buf, size) < 0) {
 		errno = ENOMEM;
@@ -164,7 +165,7 @@ static ssize_t page_commit_pread(int fd, void *buf, size_t size, off_t offset)
 	const struct captured_page *page;
 	ssize_t got;
 
-	if (!page_commit_is_target(fd) || capture.used == 0)
+	if (!capture.active || capture.used == 0 || !page_commit_is_target(fd))
 		return pread(fd, buf, size, offset);
 	/* libdb reads and writes whole pages at page-aligned offsets, so a
 	 * captured page is found by its offset alone. */
@@ -183,14 +184,16 @@ static ssize_t page_commit_pread(int fd, void *buf, size_t size, off_t offset)
 
 static int page_commit_fsync(int fd)
 {
+	/* Before the commit nothing of ours reached the file; after it,
+	 * page_commit_finish() has synced if the configuration asks for it. */
 	if (page_commit_is_target(fd))
-		return 0;	/* nothing of ours reached the file yet */
+		return 0;
 	return fsync(fd);
 }
 
 static int page_commit_ftruncate(int fd, off_t length)
 {
-	if (!page_commit_is_target(fd))
+	if (!capture.active || !page_commit_is_target(fd))
 		return ftruncate(fd, length);
 	capture.truncated = true;
 	capture.truncate_length = length;
@@ -239,7 +242,13 @@ void page_commit_discard(void)
 	capture.slot_count = 0;
 	capture.used = 0;
 	capture.active = false;
+	capture.committed = false;
 	capture.truncated = false;
+}
+
+void page_commit_end(void)
+{
+	page_commit_discard();
 }
 
 static int page_compare_offset(const void *a, const void *b)
@@ -289,6 +298,39 @@ static int page_write_sequence(int fd, struct captured_page **pages,
 	if (do_fsync && fdatasync(fd) < 0)
 		return errno;
 	return 0;
+}
+
+/* Remove from PAGES those identical to what the file holds (libdb marks
+ * pages dirty that it only visited). Returns the new count. */
+static size_t page_drop_unchanged(int fd, struct captured_page **pages,
+				  size_t count)
+{
+	unsigned char *disk = NULL;
+	size_t disk_size = 0, i, kept = 0;
+
+	for (i = 0; i < count; i++) {
+		struct captured_page *page = pages[i];
+		bool same = false;
+
+		if (disk_size < page->size) {
+			unsigned char *grown = realloc(disk, page->size);
+
+			if (grown != NULL) {
+				disk = grown;
+				disk_size = page->size;
+			}
+		}
+		if (disk_size >= page->size) {
+			ssize_t got = pread(fd, disk, page->size, page->offset);
+
+			same = got == (ssize_t)page->size
+			    && memcmp(disk, page->data, page->size) == 0;
+		}
+		if (!same)
+			pages[kept++] = page;
+	}
+	free(disk);
+	return kept;
 }
 
 /* True when the update can be written in place page by page: at most one
@@ -391,14 +433,21 @@ int page_commit_finish(int locked_fd, bool do_fsync, char *error,
 		if (capture.slots[i].used)
 			pages[n++] = &capture.slots[i];
 	}
+	n = page_drop_unchanged(locked_fd, pages, n);
 	qsort(pages, n, sizeof(*pages), page_compare_offset);
 	capture.active = false;	/* from here on, writes are real */
+	capture.committed = true;
 	if (page_update_is_simple(locked_fd, pages, n))
 		err = page_write_sequence(locked_fd, pages, n, do_fsync);
 	else
 		err = page_write_detached(locked_fd, pages, n, do_fsync);
 	free(pages);
-	page_commit_discard();
+	for (i = 0; i < capture.slot_count; i++)
+		free(capture.slots[i].data);
+	free(capture.slots);
+	capture.slots = NULL;
+	capture.slot_count = 0;
+	capture.used = 0;
 	if (err != 0) {
 		snprintf(error, error_size, "write error: %s", strerror(err));
 		return -1;

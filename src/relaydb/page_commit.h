@@ -19,9 +19,13 @@ int page_commit_begin(int locked_fd);
 size_t page_commit_pending(void);
 
 /* Write the captured pages to LOCKED_FD and stop capturing; fdatasync
- * when FSYNC. Returns 0, or -1 with a message in ERROR. */
+ * when FSYNC. libdb's own fsync of the file stays suppressed until
+ * page_commit_end(). Returns 0, or -1 with a message in ERROR. */
 int page_commit_finish(int locked_fd, bool fsync, char *error,
 		       size_t error_size);
+
+/* Finish the update after libdb closed the file. */
+void page_commit_end(void);
 
 /* Drop the captured pages and stop capturing; the file stays as it was. */
 void page_commit_discard(void);

@@ -316,6 +316,7 @@ static int hash_session_commit(struct relaydb *db, struct hash_session *session)
 	session->write = false;
 	(void)session->db->close(session->db, DB_NOSYNC);
 	session->db = NULL;
+	page_commit_end();
 	close(session->fd);
 	session->fd = -1;
 	return 0;

@@ -364,7 +364,7 @@ static void test_cidr_ok(const char *text, const char *block, unsigned len)
 	char buf[ADDRESS_TEXT_MAX + 8];
 
 	if (!test_assert_case(cidr_parse(text, &cidr, &error) == 0, text)) {
-		printf("# error: %s\n", error);
+		printf("# error: %s\n", error != NULL ? error : "(null)");
 		return;
 	}
 	test_assert_case(cidr.prefix_len == len, text);
