@@ -53,17 +53,33 @@ static struct {
 	size_t used;
 	bool truncated;
 	off_t truncate_length;
+	/* Descriptors already classified during this update (libdb keeps its
+	 * descriptors open for the whole update, so numbers are stable). */
+	int known_fd[8];
+	bool known_target[8];
+	unsigned known_count;
 } capture;
 
 static bool page_commit_is_target(int fd)
 {
 	struct stat st;
+	unsigned i;
+	bool target;
 
 	if (!capture.active && !capture.committed)
 		return false;
+	for (i = 0; i < capture.known_count; i++) {
+		if (capture.known_fd[i] == fd)
+			return capture.known_target[i];
+	}
 	if (fstat(fd, &st) < 0)
 		return false;
-	return st.st_dev == capture.dev && st.st_ino == capture.ino;
+	target = st.st_dev == capture.dev && st.st_ino == capture.ino;
+	if (capture.known_count < sizeof(capture.known_fd) / sizeof(int)) {
+		capture.known_fd[capture.known_count] = fd;
+		capture.known_target[capture.known_count++] = target;
+	}
+	return target;
 }
 
 static size_t page_slot_index(off_t offset, size_t slot_count)
@@ -200,6 +216,20 @@ static int page_commit_ftruncate(int fd, off_t length)
 	return 0;
 }
 
+static int page_commit_close(int fd)
+{
+	unsigned i;
+
+	for (i = 0; i < capture.known_count; i++) {
+		if (capture.known_fd[i] == fd) {
+			capture.known_fd[i] = capture.known_fd[--capture.known_count];
+			capture.known_target[i] = capture.known_target[capture.known_count];
+			break;
+		}
+	}
+	return close(fd);
+}
+
 void page_commit_install(void)
 {
 	static bool installed;
@@ -211,6 +241,7 @@ void page_commit_install(void)
 	db_env_set_func_pread(page_commit_pread);
 	db_env_set_func_fsync(page_commit_fsync);
 	db_env_set_func_ftruncate(page_commit_ftruncate);
+	db_env_set_func_close(page_commit_close);
 }
 
 int page_commit_begin(int locked_fd)
@@ -244,6 +275,7 @@ void page_commit_discard(void)
 	capture.active = false;
 	capture.committed = false;
 	capture.truncated = false;
+	capture.known_count = 0;
 }
 
 void page_commit_end(void)
