@@ -14,10 +14,12 @@
  *    has written every page, even if the writer itself is killed.
  * This module never interprets records, only whole pages; it must never
  * write to any file but the target. Single-threaded use only. */
+#define _GNU_SOURCE 1
 #include "page_commit.h"
 
 #include <db.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -414,16 +416,25 @@ static bool page_update_is_simple(int fd, struct captured_page **pages,
 	return true;
 }
 
-/* Run the write in a child that shares FD's locked open file description. */
+/* Run the write in a child that shares FD's locked open file description.
+ * The child reports through a pipe, so a caller that reaps children itself
+ * (a SIGCHLD handler calling waitpid(-1)) cannot hide the result. */
 static int page_write_detached(int fd, struct captured_page **pages,
 			       size_t count, bool do_fsync)
 {
-	pid_t pid, waited;
-	int status;
+	int report[2], err;
+	char status = 0;
+	ssize_t got;
+	pid_t pid;
 
-	pid = fork();
-	if (pid < 0)
+	if (pipe2(report, O_CLOEXEC) < 0)
 		return page_write_sequence(fd, pages, count, do_fsync);
+	pid = fork();
+	if (pid < 0) {
+		close(report[0]);
+		close(report[1]);
+		return page_write_sequence(fd, pages, count, do_fsync);
+	}
 	if (pid == 0) {
 		/* Commit process: finish the write whatever happens to our
 		 * parent; only SIGKILL can stop us. */
@@ -432,16 +443,24 @@ static int page_write_detached(int fd, struct captured_page **pages,
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGQUIT, SIG_IGN);
 		signal(SIGPIPE, SIG_IGN);
-		_exit(page_write_sequence(fd, pages, count, do_fsync) == 0 ? 0 : 1);
+		close(report[0]);
+		status = page_write_sequence(fd, pages, count, do_fsync) == 0
+		    ? 'o' : 'e';
+		if (write(report[1], &status, 1) != 1)
+			_exit(2);
+		_exit(status == 'o' ? 0 : 1);
 	}
+	close(report[1]);
 	do {
-		waited = waitpid(pid, &status, 0);
-	} while (waited < 0 && errno == EINTR);
-	if (waited < 0)
-		return errno;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return EIO;
-	return 0;
+		got = read(report[0], &status, 1);
+	} while (got < 0 && errno == EINTR);
+	err = errno;
+	close(report[0]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (got == 1)
+		return status == 'o' ? 0 : EIO;
+	return got < 0 ? err : EIO;
 }
 
 int page_commit_finish(int locked_fd, bool do_fsync, char *error,
