@@ -61,8 +61,11 @@ int address_parse(const char *text, struct address *addr_r,
 		return 0;
 	}
 	if (inet_pton(AF_INET, buf, addr_r->bytes) != 1) {
-		*error_r = "not a valid IPv4 address (expected four decimal "
-			   "numbers 0-255 without leading zeros, like 192.0.2.7)";
+		*error_r = strchr(buf, '.') != NULL
+		    ? "not a valid IPv4 address (expected four decimal "
+		      "numbers 0-255 without leading zeros, like 192.0.2.7)"
+		    : "not an IP address (expected IPv4 like 192.0.2.7 or "
+		      "IPv6 like 2001:db8::7)";
 		return -1;
 	}
 	addr_r->family = AF_INET;
@@ -107,13 +110,14 @@ int cidr_parse(const char *text, struct cidr *cidr_r, const char **error_r)
 	}
 	memcpy(buf, text, addr_len);
 	buf[addr_len] = '\0';
-	if (strchr(buf, ':') != NULL && strncasecmp(buf, "::ffff:", 7) == 0
-	    && slash != NULL) {
+	if (address_parse(buf, &cidr_r->base, error_r) < 0)
+		return -1;
+	if (slash != NULL && strchr(buf, ':') != NULL
+	    && cidr_r->base.family == AF_INET) {
+		/* An IPv6 prefix length cannot apply to the IPv4 address. */
 		*error_r = "write IPv4-mapped blocks as IPv4 (e.g. 192.0.2.0/24)";
 		return -1;
 	}
-	if (address_parse(buf, &cidr_r->base, error_r) < 0)
-		return -1;
 	bits = address_bits(&cidr_r->base);
 	if (slash == NULL) {
 		cidr_r->prefix_len = bits;

@@ -25,6 +25,9 @@ const char *log_progname(void)
 }
 
 static void log_vwrite(int priority, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void log_vwrite(int priority, const char *fmt, va_list ap)
 {
 	char line[2048];
 

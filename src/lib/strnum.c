@@ -31,7 +31,7 @@ int strnum_parse_u64(const char *text, uint64_t max, uint64_t *value_r,
 	for (p = text; *p != '\0'; p++) {
 		unsigned digit = (unsigned)(*p - '0');
 
-		if (value > (max - digit) / 10) {
+		if (digit > max || value > (max - digit) / 10) {
 			*error_r = "number too large";
 			return -1;
 		}

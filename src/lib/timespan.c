@@ -48,6 +48,11 @@ int timespan_parse(const char *text, int64_t *seconds_r, const char **error_r)
 			return -1;
 		}
 		if (*p == '\0') {
+			if (digits != text) {
+				*error_r = "a number after the first part needs "
+					   "a unit (s, m, h, d or w)";
+				return -1;
+			}
 			unit = 1;
 		} else {
 			unit = timespan_unit_seconds(*p);

@@ -162,10 +162,22 @@ enum relaydb_lookup_result relaydb_lookup(struct relaydb *db,
 int relaydb_remove(struct relaydb *db, const struct address *addresses,
 		   size_t count, bool *found_r, const char **error_r)
 {
+	size_t i, j;
+
 	relaydb_clear_error(db);
 	if (db->backend->remove(db, addresses, count, found_r) < 0) {
 		*error_r = db->error;
 		return -1;
+	}
+	/* An address named twice was found by whichever removal came first. */
+	for (i = 0; found_r != NULL && i < count; i++) {
+		for (j = 0; j < i; j++) {
+			if (addresses[i].family == addresses[j].family
+			    && memcmp(addresses[i].bytes, addresses[j].bytes,
+				      sizeof(addresses[i].bytes)) == 0
+			    && (found_r[i] || found_r[j]))
+				found_r[i] = found_r[j] = true;
+		}
 	}
 	return 0;
 }

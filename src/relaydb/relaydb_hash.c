@@ -113,7 +113,7 @@ static int hash_create_empty(struct relaydb *db, bool replace)
 	if (ret != 0) {
 		relaydb_set_error(db, ret == EACCES ? RELAYDB_ERROR_PERMISSION
 				  : RELAYDB_ERROR_CREATE,
-				  "cannot create %s: %s", tmp, hash_strerror(ret));
+				  "cannot create %s: %s", path, hash_strerror(ret));
 		(void)unlink(tmp);
 		return -1;
 	}
@@ -323,24 +323,37 @@ static int hash_session_commit(struct relaydb *db, struct hash_session *session)
 	return 0;
 }
 
-static int hash_get_time(DB *hdb, const char *key, int64_t *when_r, int *ret_r)
+/* Read KEY's time. With WITH_NUL, the key is looked up with a trailing
+ * NUL (stores made by makemap -N or postmap); a value's trailing NUL is
+ * dropped. */
+static int hash_get_time_style(DB *hdb, const char *key, bool with_nul,
+			       int64_t *when_r, int *ret_r)
 {
 	char text[32];
 	const char *error;
 	DBT k, v;
+	size_t len;
 
 	memset(&k, 0, sizeof(k));
 	memset(&v, 0, sizeof(v));
 	k.data = (char *)(uintptr_t)key;
-	k.size = (u_int32_t)strlen(key);
+	k.size = (u_int32_t)strlen(key) + (with_nul ? 1 : 0);
 	*ret_r = hdb->get(hdb, NULL, &k, &v, 0);
 	if (*ret_r != 0)
 		return -1;
-	if (v.size == 0 || v.size >= sizeof(text))
+	len = v.size;
+	if (len > 0 && ((const char *)v.data)[len - 1] == '\0')
+		len--;
+	if (len == 0 || len >= sizeof(text))
 		return -1;
-	memcpy(text, v.data, v.size);
-	text[v.size] = '\0';
+	memcpy(text, v.data, len);
+	text[len] = '\0';
 	return relaydb_parse_time(text, when_r, &error);
+}
+
+static int hash_get_time(DB *hdb, const char *key, int64_t *when_r, int *ret_r)
+{
+	return hash_get_time_style(hdb, key, false, when_r, ret_r);
 }
 
 static int hash_open(struct relaydb *db)
@@ -436,14 +449,19 @@ static enum relaydb_lookup_result hash_lookup(struct relaydb *db,
 
 	if (hash_session_begin(db, false, false, &session) < 0)
 		return RELAYDB_TEMPFAIL;
-	for (k = 0; k < nkeys; k++) {
-		if (hash_get_time(session.db, keys[k], when_r, &ret) == 0) {
+	/* Our keys have no NUL; a store made by makemap -N or postmap has
+	 * NUL-terminated keys, which sendmail and Postfix read too. */
+	for (k = 0; k < 2 * nkeys; k++) {
+		if (hash_get_time_style(session.db, keys[k % nkeys], k >= nkeys,
+					when_r, &ret) == 0) {
 			hash_session_abort(&session);
 			return RELAYDB_FOUND;
 		}
 		if (ret != 0 && ret != DB_NOTFOUND)
 			break;
 	}
+	if (k >= nkeys)
+		k -= nkeys;
 	hash_session_abort(&session);
 	if (ret != 0 && ret != DB_NOTFOUND) {
 		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: read %s: %s",
@@ -467,20 +485,22 @@ static int hash_remove(struct relaydb *db, const struct address *addresses,
 
 		if (found_r != NULL)
 			found_r[i] = false;
-		for (k = 0; k < nkeys; k++) {
+		for (k = 0; k < 2 * nkeys; k++) {
 			DBT key;
 			int ret;
 
+			/* Also remove the NUL-terminated form (makemap -N). */
 			memset(&key, 0, sizeof(key));
-			key.data = keys[k];
-			key.size = (u_int32_t)strlen(keys[k]);
+			key.data = keys[k % nkeys];
+			key.size = (u_int32_t)strlen(keys[k % nkeys])
+			    + (k >= nkeys ? 1 : 0);
 			ret = session.db->del(session.db, NULL, &key, 0);
 			if (ret == DB_NOTFOUND)
 				continue;
 			if (ret != 0) {
 				relaydb_set_error(db, RELAYDB_ERROR_IO,
 						  "%s: delete %s: %s",
-						  db->location, keys[k],
+						  db->location, keys[k % nkeys],
 						  hash_strerror(ret));
 				hash_session_abort(&session);
 				return -1;

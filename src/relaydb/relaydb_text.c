@@ -3,6 +3,8 @@
  * completely or reports the first bad line and returns nothing. */
 #include "relaydb_text.h"
 
+#include "log.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,15 +106,26 @@ int relaydb_text_parse(const char *name, const char *text, size_t len,
 			goto fail;
 		}
 		if (address_parse(fields[0], &entry.grant.address, &problem) < 0) {
-			text_fail(error, error_size, name, number,
-				  "bad address", problem);
+			char what[96], shown[64];
+
+			log_sanitize(fields[0], shown, sizeof(shown));
+			snprintf(what, sizeof(what), "bad address \"%.48s%s\"",
+				 shown, strlen(shown) > 48 ? "..." : "");
+			text_fail(error, error_size, name, number, what,
+				  problem);
 			goto fail;
 		}
 		if (relaydb_parse_time(fields[1], &entry.grant.when,
 				       &problem) < 0) {
-			text_fail(error, error_size, name, number,
-				  "bad timestamp (expected seconds since the "
-				  "epoch, 0 to 253402300799)", problem);
+			char what[128], shown[40];
+
+			log_sanitize(fields[1], shown, sizeof(shown));
+			snprintf(what, sizeof(what), "bad timestamp \"%.24s%s\" "
+				 "(expected seconds since the epoch, 0 to "
+				 "253402300799)", shown,
+				 strlen(shown) > 24 ? "..." : "");
+			text_fail(error, error_size, name, number, what,
+				  problem);
 			goto fail;
 		}
 		entry.line = number;

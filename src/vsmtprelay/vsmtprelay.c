@@ -87,6 +87,17 @@ static int usage_error(const char *fmt, ...)
 	return EX_USAGE;
 }
 
+/* Report a failed write of standard output; returns an exit code. */
+static int flush_stdout(const char *command)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "vsmtprelay: %s: write error on standard "
+			"output: %s\n", command, strerror(errno));
+		return EX_IOERR;
+	}
+	return EX_OK;
+}
+
 /* Map a store error to an exit code. */
 static int store_exit_code(enum relaydb_error_kind kind)
 {
@@ -442,7 +453,7 @@ static int cmd_check(struct vsmtprelay *ctx, int argc, char **argv)
 			printf("%s: not granted (in never_relay %s)\n", text,
 			       cidr_format(block, block_text,
 					   sizeof(block_text)));
-		return 1;
+		return flush_stdout("check") == EX_OK ? 1 : EX_IOERR;
 	}
 	if ((db = store_open(ctx, "check", &exit_code)) == NULL)
 		return exit_code;
@@ -455,7 +466,7 @@ static int cmd_check(struct vsmtprelay *ctx, int argc, char **argv)
 		relaydb_close(&db);
 		if (!ctx->quiet)
 			printf("%s: not granted (no entry)\n", text);
-		return 1;
+		return flush_stdout("check") == EX_OK ? 1 : EX_IOERR;
 	case RELAYDB_FOUND:
 		break;
 	}
@@ -474,13 +485,13 @@ static int cmd_check(struct vsmtprelay *ctx, int argc, char **argv)
 				       "ago; relay_window %s)\n", text,
 				       stamp + 19, (long long)age, window);
 		}
-		return EX_OK;
+		return flush_stdout("check");
 	}
 	if (!ctx->quiet)
 		printf("%s: not granted (recorded %s UTC, %llds ago; "
 		       "relay_window %s)\n", text, stamp + 19, (long long)age,
 		       window);
-	return 1;
+	return flush_stdout("check") == EX_OK ? 1 : EX_IOERR;
 }
 
 /* Read all of PATH ("-" = standard input) into memory. */
@@ -494,7 +505,7 @@ static char *read_whole_file(const char *path, size_t *len_r, int *exit_r)
 	if (fd < 0) {
 		fprintf(stderr, "vsmtprelay: load: cannot open %s: %s\n", path,
 			strerror(errno));
-		*exit_r = errno == ENOENT ? EX_NOINPUT : EX_NOINPUT;
+		*exit_r = errno == EACCES ? EX_NOPERM : EX_NOINPUT;
 		free(text);
 		return NULL;
 	}
@@ -529,9 +540,9 @@ static char *read_whole_file(const char *path, size_t *len_r, int *exit_r)
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {
-			fprintf(stderr, "vsmtprelay: load: read error on %s: "
+			fprintf(stderr, "vsmtprelay: load: cannot read %s: "
 				"%s\n", path, strerror(errno));
-			*exit_r = EX_IOERR;
+			*exit_r = errno == EISDIR ? EX_NOINPUT : EX_IOERR;
 			break;
 		}
 		if (got == 0) {
@@ -600,6 +611,29 @@ int main(int argc, char **argv)
 
 	log_open("vsmtprelay", true);
 	memset(&ctx, 0, sizeof(ctx));
+	/* GNU-style long options, which getopt would read as "-" "-". */
+	for (opt = 1; opt < argc && argv[opt][0] == '-'; opt++) {
+		if (strcmp(argv[opt], "--") == 0)
+			break;
+		if (strcmp(argv[opt], "--help") == 0) {
+			usage(stdout);
+			return flush_stdout("-h");
+		}
+		if (strcmp(argv[opt], "--version") == 0) {
+			printf("vsmtprelay (relaygate) %s\n", RELAYGATE_VERSION);
+			return flush_stdout("-V");
+		}
+		if (strncmp(argv[opt], "--", 2) == 0) {
+			char shown[128];
+
+			return usage_error("unknown option %s",
+					   log_sanitize(argv[opt], shown,
+							sizeof(shown)));
+		}
+		if ((strcmp(argv[opt], "-c") == 0 || strcmp(argv[opt], "-f") == 0)
+		    && opt + 1 < argc)
+			opt++;
+	}
 	opterr = 0;
 	while ((opt = getopt(argc, argv, "+c:f:qhV")) != -1) {
 		switch (opt) {
@@ -615,10 +649,10 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return EX_OK;
+			return flush_stdout("-h");
 		case 'V':
 			printf("vsmtprelay (relaygate) %s\n", RELAYGATE_VERSION);
-			return EX_OK;
+			return flush_stdout("-V");
 		default: {
 			char flag[2] = { (char)optopt, '\0' };
 

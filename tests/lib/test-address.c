@@ -391,6 +391,48 @@ static void test_cidr_parse_valid(void)
 	test_end();
 }
 
+static void test_cidr_parse_ffff_not_mapped(void)
+{
+	/* text starting "::ffff:" that is not IPv4-mapped (found by
+	 * fuzz-address: cidr_format() output that cidr_parse() refused) */
+	test_begin("cidr: IPv6 blocks starting ::ffff: that are not IPv4-mapped parse");
+	test_cidr_ok("::ffff:1:f8:0:f8/128", "::ffff:1:f8:0:f8/128", 128);
+	test_cidr_ok("::ffff:1:2:3:4/128", "::ffff:1:2:3:4/128", 128);
+	test_cidr_ok("::FFFF:0:0:0:0/64", "0:0:0:ffff::/64", 64);
+	test_cidr_ok("::ffff:1:2:3:4", "::ffff:1:2:3:4/128", 128);
+	test_end();
+}
+
+static void test_cidr_format_round_trip(void)
+{
+	static const char *const cases[] = {
+		"10.0.0.0/8", "192.0.2.7", "::/0", "2001:db8::/32",
+		"::ffff:1:2:3:4/128", "0:0:0:ffff::/64", "::1.2.3.0/120",
+		"fe80::/10", "::ffff:192.0.2.7",
+	};
+	size_t i;
+
+	test_begin("cidr: a formatted block parses back to the same block");
+	for (i = 0; i < N_ELEMENTS(cases); i++) {
+		struct cidr cidr, again;
+		const char *error = NULL;
+		char buf[ADDRESS_TEXT_MAX + 8];
+
+		if (!test_assert_case(cidr_parse(cases[i], &cidr, &error) == 0,
+				      cases[i]))
+			continue;
+		cidr_format(&cidr, buf, sizeof(buf));
+		if (!test_assert_case(cidr_parse(buf, &again, &error) == 0, buf)) {
+			printf("# error: %s\n", error);
+			continue;
+		}
+		test_assert_case(again.prefix_len == cidr.prefix_len, buf);
+		test_assert_case(memcmp(&again.base, &cidr.base,
+					sizeof(cidr.base)) == 0, buf);
+	}
+	test_end();
+}
+
 static void test_cidr_parse_invalid(void)
 {
 	static const char *const cases[] = {
@@ -640,6 +682,8 @@ int main(void)
 	test_address_null();
 	test_address_garbage();
 	test_cidr_parse_valid();
+	test_cidr_parse_ffff_not_mapped();
+	test_cidr_format_round_trip();
 	test_cidr_parse_invalid();
 	test_cidr_mapped_block_with_prefix();
 	test_cidr_match();

@@ -308,6 +308,10 @@ static void test_conf_bad_never_relay(void)
 		/* a continued value is reported at the line of its key */
 		{ "# x\nnever_relay = 10.0.0.0/8,\n  fe80::1%eth0\n",
 		  "test.conf:2:", "fe80::1%eth0" },
+		/* ...also when its first line is long */
+		{ "# x\nnever_relay = 10.0.0.0/8, 192.168.0.0/16, 172.16.0.0/12, "
+		  "100.64.0.0/10, 198.18.0.0/15, 2001:db8::/32, 10.1.2.3/8\n",
+		  "test.conf:2:", "10.1.2.3/8" },
 	};
 	struct relaygate_conf conf;
 	char error[256];

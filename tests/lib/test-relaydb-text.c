@@ -70,6 +70,7 @@ static void test_text_good(void)
 		"   # indented comment\n"
 		"192.0.2.7\t1700000000\n"
 		"  198.51.100.1    0  \n"
+		"\t \t192.0.2.8 \t 5\n"
 		"2001:DB8::5 1700000001\n"
 		"IPv6:2001:db8::6 1700000002\n"
 		"::ffff:203.0.113.9 1700000003\r\n"
@@ -82,10 +83,11 @@ static void test_text_good(void)
 	test_begin("relaydb_text: a list with comments and blank lines gives canonical grants");
 	if (test_assert(test_text_parse(text, &result, error,
 					sizeof(error)) == 0)) {
-		test_assert_int_eq(result.count, 7);
+		test_assert_int_eq(result.count, 8);
 		test_assert(test_has_grant(&result, "10.11.12.13", 906502527));
 		test_assert(test_has_grant(&result, "192.0.2.7", 1700000000));
 		test_assert(test_has_grant(&result, "198.51.100.1", 0));
+		test_assert(test_has_grant(&result, "192.0.2.8", 5));
 		test_assert(test_has_grant(&result, "2001:db8::5", 1700000001));
 		test_assert(test_has_grant(&result, "2001:db8::6", 1700000002));
 		test_assert(test_has_grant(&result, "203.0.113.9", 1700000003));

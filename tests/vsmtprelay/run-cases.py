@@ -4,9 +4,10 @@
 Each case is cases/NAME.cmd with its expected results beside it:
 NAME.out (standard output), NAME.err (standard error), NAME.rc (exit
 status) and, when the case has "post" lines, NAME.post. All are compared
-exactly, after the normalisations listed below. Output is TAP: one
-"ok"/"not ok" line per case, with a diff on failure; the exit status is
-non-zero if any case failed.
+exactly, after the normalisations listed below. Output is TAP on stdout:
+one "ok"/"not ok" line per case; the diff of a failed case goes to stderr
+(what "meson test --print-errorlogs" shows). The exit status is non-zero
+if any case failed.
 
 Every case runs in a fresh directory $DIR under
 $RELAYGATE_BUILD_ROOT/tests/vsmtprelay/work (mode 0755) with:
@@ -41,12 +42,16 @@ $STORE, $CONF and time tokens {now}, {now-N}, {now+N} are replaced):
   argv ARGS             the command under test: vsmtprelay ARGS
   post ARGS             after the command:
                         vsmtprelay -c $DIR/setup.conf -f $STORE ARGS;
-                        must exit 0 with nothing on standard error; the
+                        must exit 0 with nothing on standard error
+                        (a later -f in ARGS picks another store); the
                         standard output of all post lines, each after a
                         line "$ vsmtprelay ARGS", is compared with NAME.post
   unchanged             the store must be byte-for-byte unchanged (also
                         implied by an expected exit status other than 0
-                        and 1: every rejected command leaves it alone)
+                        and 1: a rejected command leaves the store, and
+                        the directory listing, as they were)
+  creates NAME          the command may create $DIR/NAME (by default only
+                        the store may appear)
   sub REGEX REPL        re.sub(REGEX, REPL) on every output, after the
                         normalisations below (REGEX in MULTILINE mode)
 
@@ -71,7 +76,6 @@ import os
 import re
 import shlex
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
@@ -121,6 +125,7 @@ class Case:
         self.command_kind = None
         self.posts = []
         self.unchanged = False
+        self.creates = set()
         self.subs = []
         self.requires = []
         self.tokens = {}         # token text -> value
@@ -178,6 +183,8 @@ class Case:
                 self.posts.append(shlex.split(rest))
             elif word == 'unchanged':
                 self.unchanged = True
+            elif word == 'creates':
+                self.creates.add(rest)
             elif word == 'sub':
                 parts = shlex.split(rest)
                 if len(parts) != 2:
@@ -243,6 +250,16 @@ class Case:
             text = regex.sub(repl, text)
         return text
 
+    def read_store(self):
+        """The store's bytes, None if it is missing."""
+        if os.path.isdir(self.store):
+            return ('directory: %s' % sorted(os.listdir(self.store))).encode()
+        try:
+            with open(self.store, 'rb') as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
     def listing(self):
         return sorted(os.listdir(self.dir))
 
@@ -253,6 +270,12 @@ class Case:
         for program in self.requires:
             if shutil.which(program) is None:
                 raise Skip('%s not found' % program)
+        for old in os.listdir(self.runner.workdir):
+            # directories kept by an earlier failed run of this case
+            if old.startswith(self.name + '.') \
+               and '.' not in old[len(self.name) + 1:]:
+                shutil.rmtree(os.path.join(self.runner.workdir, old),
+                              ignore_errors=True)
         self.dir = tempfile.mkdtemp(prefix=self.name + '.',
                                     dir=self.runner.workdir)
         os.chmod(self.dir, 0o755)
@@ -293,10 +316,7 @@ class Case:
         if self.command_kind == 'run':
             args = ['-c', self.conf, '-f', self.store] + args
         before_listing = self.listing()
-        before_store = None
-        if os.path.exists(self.store):
-            with open(self.store, 'rb') as f:
-                before_store = f.read()
+        before_store = self.read_store()
         stdin = None
         if self.stdin is not None:
             stdin = open(os.path.join(self.dir, self.stdin), 'rb')
@@ -306,10 +326,7 @@ class Case:
             if stdin is not None:
                 stdin.close()
         after_listing = self.listing()
-        after_store = None
-        if os.path.exists(self.store):
-            with open(self.store, 'rb') as f:
-                after_store = f.read()
+        after_store = self.read_store()
         post_out = b''
         problems = []
         if after_store is not None:
@@ -341,19 +358,23 @@ class Case:
         if self.unchanged or expected not in (0, 1):
             if before_store != after_store:
                 if before_store is None:
-                    problems.append('store created by a rejected command')
+                    problems.append('store created by a command that must '
+                                    'leave it alone')
                 elif after_store is None:
-                    problems.append('store removed by a rejected command')
+                    problems.append('store removed by a command that must '
+                                    'leave it alone')
                 else:
-                    problems.append('store changed by a rejected command')
-            if before_listing != after_listing:
+                    problems.append('store changed by a command that must '
+                                    'leave it alone')
+            if expected not in (0, 1) and before_listing != after_listing:
                 problems.append('directory listing changed: %s -> %s'
                                 % (before_listing, after_listing))
-        extra = set(after_listing) - set(before_listing) - {'relayers.db'}
+        extra = (set(after_listing) - set(before_listing) - {'relayers.db'}
+                 - self.creates)
         if extra:
             problems.append('files left behind: %s' % sorted(extra))
         if after_store is not None and self.runner.verify \
-           and before_store != after_store:
+           and before_store != after_store and os.path.isfile(self.store):
             p = subprocess.run([self.runner.verify, self.store],
                                stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
@@ -457,9 +478,14 @@ def main():
         if problems:
             failed += 1
             print('not ok %d - %s' % (number, name))
+            sys.stdout.flush()
+            # The details go to stderr, which "meson test --print-errorlogs"
+            # shows (it parses stdout as TAP).
+            sys.stderr.write('not ok %d - %s\n' % (number, name))
             for problem in problems:
                 for line in problem.split('\n'):
-                    print('#   ' + line)
+                    sys.stderr.write('#   ' + line + '\n')
+            sys.stderr.flush()
         else:
             print('ok %d - %s' % (number, name))
         sys.stdout.flush()
@@ -467,7 +493,8 @@ def main():
         if stray:
             failed += 1
             print('not ok %d - golden files without a .cmd' % (len(names) + 1))
-            print('#   ' + ' '.join(stray))
+            sys.stderr.write('golden files without a .cmd: %s\n'
+                             % ' '.join(stray))
         else:
             print('ok %d - every golden file has a .cmd' % (len(names) + 1))
     if failed:

@@ -1,0 +1,1 @@
+run add fe80::1%eth0

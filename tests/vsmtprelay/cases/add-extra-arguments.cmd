@@ -1,0 +1,1 @@
+run add a b c

@@ -1,0 +1,2 @@
+run add ::ffff:192.0.2.7 906502527
+post dump

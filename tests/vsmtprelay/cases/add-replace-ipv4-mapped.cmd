@@ -1,0 +1,2 @@
+run add ::ffff:10.11.12.13 1500000000
+post dump

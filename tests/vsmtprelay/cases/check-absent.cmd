@@ -1,0 +1,2 @@
+run check 203.0.113.1
+unchanged

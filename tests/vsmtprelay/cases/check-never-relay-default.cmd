@@ -1,0 +1,2 @@
+run check 0.1.2.3
+unchanged

@@ -1,0 +1,2 @@
+run -q check 203.0.113.1
+unchanged

@@ -1,0 +1,2 @@
+# -q silences the verdict, not errors.
+run -q check 1.2.3

@@ -1,0 +1,2 @@
+run -q check 0.1.2.3
+unchanged

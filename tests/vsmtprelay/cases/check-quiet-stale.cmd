@@ -1,0 +1,2 @@
+run -q check 10.11.12.13
+unchanged

@@ -1,0 +1,5 @@
+conf relay_window = 1h
+setup add 192.0.2.7 {now-1800}
+run check 192.0.2.7
+unchanged
+sub ', \d+s ago;' ', Ns ago;'

@@ -1,0 +1,3 @@
+conf
+conf frobnicate = 1
+run dump

@@ -1,0 +1,3 @@
+# Both keys of the address go.
+run delete 2001:db8::5
+post dump

@@ -1,0 +1,2 @@
+run delete 10.11.12.13
+post dump

@@ -1,0 +1,3 @@
+# Sorted by time, then key; future-stamped entries too.
+run dump
+unchanged

@@ -1,0 +1,3 @@
+fixture none
+run expire
+post dump

@@ -1,0 +1,1 @@
+run expire 1 2

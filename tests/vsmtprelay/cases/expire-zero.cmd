@@ -1,0 +1,2 @@
+run expire 0
+post dump

@@ -1,0 +1,4 @@
+# A missing store is created empty, then listed.
+fixture none
+run list
+post dump

@@ -1,0 +1,2 @@
+run list 4223371679
+unchanged

@@ -1,0 +1,1 @@
+run list 1h

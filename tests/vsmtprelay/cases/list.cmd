@@ -1,0 +1,3 @@
+# Every entry but the future-stamped ones.
+run list
+unchanged

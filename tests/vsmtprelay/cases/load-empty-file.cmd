@@ -1,0 +1,4 @@
+file empty.txt
+end
+run load empty.txt
+post dump

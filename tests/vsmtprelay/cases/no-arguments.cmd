@@ -1,0 +1,2 @@
+# No command at all: the usage text on stderr, EX_USAGE.
+argv

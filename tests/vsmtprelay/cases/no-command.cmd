@@ -1,0 +1,2 @@
+# Options but no command: the same.
+argv -c $CONF -f $STORE

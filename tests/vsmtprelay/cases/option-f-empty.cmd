@@ -1,0 +1,1 @@
+argv -c $CONF -f "" dump

@@ -1,0 +1,17 @@
+# A store that is not a Berkeley DB file: an error, and the file is left alone.
+fixture none
+file relayers.db
+This is not a Berkeley DB hash file, only text where the store should be.
+0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+end
+file grants.txt
+192.0.2.7 906502527
+end
+run delete 10.11.12.13

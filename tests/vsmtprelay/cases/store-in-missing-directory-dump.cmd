@@ -1,0 +1,1 @@
+argv -c $CONF -f $DIR/nodir/relayers.db dump

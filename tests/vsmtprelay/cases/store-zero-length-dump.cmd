@@ -1,0 +1,4 @@
+fixture none
+file-escaped relayers.db
+end
+run dump
