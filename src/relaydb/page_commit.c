@@ -264,7 +264,8 @@ size_t page_commit_pending(void)
 	return capture.used;
 }
 
-void page_commit_discard(void)
+/* Free every captured page. */
+static void page_table_free(void)
 {
 	size_t i;
 
@@ -274,6 +275,11 @@ void page_commit_discard(void)
 	capture.slots = NULL;
 	capture.slot_count = 0;
 	capture.used = 0;
+}
+
+void page_commit_discard(void)
+{
+	page_table_free();
 	capture.active = false;
 	capture.committed = false;
 	capture.truncated = false;
@@ -493,12 +499,7 @@ int page_commit_finish(int locked_fd, bool do_fsync, char *error,
 	else
 		err = page_write_detached(locked_fd, pages, n, do_fsync);
 	free(pages);
-	for (i = 0; i < capture.slot_count; i++)
-		free(capture.slots[i].data);
-	free(capture.slots);
-	capture.slots = NULL;
-	capture.slot_count = 0;
-	capture.used = 0;
+	page_table_free();
 	if (err != 0) {
 		snprintf(error, error_size, "write error: %s", strerror(err));
 		return -1;

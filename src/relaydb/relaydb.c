@@ -104,45 +104,36 @@ static int relaydb_check_time(struct relaydb *db, int64_t when)
 	return 0;
 }
 
-int relaydb_record(struct relaydb *db, const struct address *address,
-		   int64_t when, const char *user, const char *source,
-		   const char **error_r)
+/* Store one grant through the backend; KEEP_NEWER keeps a later time. */
+static int relaydb_write_one(struct relaydb *db, const struct address *address,
+			     int64_t when, bool keep_newer, const char **error_r)
 {
 	struct relaydb_grant grant;
 
-	(void)user;	/* kept by backends that store more than the time */
-	(void)source;
 	relaydb_clear_error(db);
-	if (relaydb_check_time(db, when) < 0) {
-		*error_r = db->error;
-		return -1;
-	}
 	grant.address = *address;
 	grant.when = when;
-	if (db->backend->write(db, &grant, 1, true) < 0) {
+	if (relaydb_check_time(db, when) < 0
+	    || db->backend->write(db, &grant, 1, keep_newer) < 0) {
 		*error_r = db->error;
 		return -1;
 	}
 	return 0;
 }
 
+int relaydb_record(struct relaydb *db, const struct address *address,
+		   int64_t when, const char *user, const char *source,
+		   const char **error_r)
+{
+	(void)user;	/* kept by backends that store more than the time */
+	(void)source;
+	return relaydb_write_one(db, address, when, true, error_r);
+}
+
 int relaydb_set(struct relaydb *db, const struct address *address,
 		int64_t when, const char **error_r)
 {
-	struct relaydb_grant grant;
-
-	relaydb_clear_error(db);
-	if (relaydb_check_time(db, when) < 0) {
-		*error_r = db->error;
-		return -1;
-	}
-	grant.address = *address;
-	grant.when = when;
-	if (db->backend->write(db, &grant, 1, false) < 0) {
-		*error_r = db->error;
-		return -1;
-	}
-	return 0;
+	return relaydb_write_one(db, address, when, false, error_r);
 }
 
 enum relaydb_lookup_result relaydb_lookup(struct relaydb *db,

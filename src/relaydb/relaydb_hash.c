@@ -517,6 +517,21 @@ static int hash_remove(struct relaydb *db, const struct address *addresses,
 	return hash_session_commit(db, &session);
 }
 
+/* Open a cursor on SESSION's database; on failure report it and abort. */
+static int hash_session_cursor(struct relaydb *db, struct hash_session *session,
+			       DBC **cursor_r)
+{
+	int ret = session->db->cursor(session->db, NULL, cursor_r, 0);
+
+	if (ret != 0) {
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: cursor: %s",
+				  db->location, hash_strerror(ret));
+		hash_session_abort(session);
+		return -1;
+	}
+	return 0;
+}
+
 /* Copy a DBT into a NUL-terminated buffer, dropping one trailing NUL. */
 static size_t hash_copy_field(const DBT *field, char *buf, size_t size)
 {
@@ -541,12 +556,8 @@ static int hash_expire(struct relaydb *db, int64_t cutoff, uint64_t *removed_r,
 
 	if (hash_session_begin(db, true, true, &session) < 0)
 		return -1;
-	if ((ret = session.db->cursor(session.db, NULL, &cursor, 0)) != 0) {
-		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: cursor: %s",
-				  db->location, hash_strerror(ret));
-		hash_session_abort(&session);
+	if (hash_session_cursor(db, &session, &cursor) < 0)
 		return -1;
-	}
 	memset(&key, 0, sizeof(key));
 	memset(&value, 0, sizeof(value));
 	while ((ret = cursor->get(cursor, &key, &value, DB_NEXT)) == 0) {
@@ -590,12 +601,8 @@ static int hash_iterate(struct relaydb *db, relaydb_iterate_fn *fn,
 
 	if (hash_session_begin(db, false, true, &session) < 0)
 		return -1;
-	if ((ret = session.db->cursor(session.db, NULL, &cursor, 0)) != 0) {
-		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: cursor: %s",
-				  db->location, hash_strerror(ret));
-		hash_session_abort(&session);
+	if (hash_session_cursor(db, &session, &cursor) < 0)
 		return -1;
-	}
 	memset(&key, 0, sizeof(key));
 	memset(&value, 0, sizeof(value));
 	while ((ret = cursor->get(cursor, &key, &value, DB_NEXT)) == 0) {
