@@ -316,28 +316,82 @@ static int page_write_all(int fd, const struct captured_page *page)
 	return 0;
 }
 
-/* Write PAGES (data pages ascending, the meta page last), truncate if
- * libdb asked for it, and optionally sync. Returns 0 or an errno value. */
-static int page_write_sequence(int fd, struct captured_page **pages,
-			       size_t count, bool do_fsync)
+/* Put back the BEFORE images of the pages that existed, and cut the file
+ * to OLD_SIZE: the file is as it was before page_write_sequence(). */
+static void page_undo(int fd, struct captured_page **pages, size_t count,
+		      unsigned char **before, off_t old_size)
 {
 	size_t i;
 
 	for (i = 0; i < count; i++) {
-		if (pages[i]->offset == 0)
+		struct captured_page old;
+
+		if (before[i] == NULL)
 			continue;
-		if (page_write_all(fd, pages[i]) < 0)
-			return errno;
+		old = *pages[i];
+		old.data = before[i];
+		(void)page_write_all(fd, &old);
 	}
-	for (i = 0; i < count; i++) {
-		if (pages[i]->offset == 0 && page_write_all(fd, pages[i]) < 0)
-			return errno;
+	if (ftruncate(fd, old_size) < 0) {
+		/* nothing more can be done; the caller reports the error */
 	}
-	if (capture.truncated && ftruncate(fd, capture.truncate_length) < 0)
+}
+
+/* Write PAGES: first those past the end of the file (nothing refers to
+ * them yet), then the existing data pages, then the meta page; truncate if
+ * libdb asked for it, and optionally sync. On a write error (disk full, a
+ * file size limit) the file is put back as it was. Returns 0 or an errno
+ * value. */
+static int page_write_sequence(int fd, struct captured_page **pages,
+			       size_t count, bool do_fsync)
+{
+	unsigned char **before;
+	struct stat st;
+	off_t old_size;
+	size_t i, pass;
+	int err = 0;
+
+	if (fstat(fd, &st) < 0)
 		return errno;
-	if (do_fsync && fdatasync(fd) < 0)
-		return errno;
-	return 0;
+	old_size = st.st_size;
+	before = calloc(count + 1, sizeof(*before));
+	if (before == NULL)
+		return ENOMEM;
+	for (i = 0; i < count && err == 0; i++) {
+		if (pages[i]->offset + (off_t)pages[i]->size <= old_size) {
+			before[i] = malloc(pages[i]->size);
+			if (before[i] == NULL)
+				err = ENOMEM;
+			else if (pread(fd, before[i], pages[i]->size,
+				       pages[i]->offset)
+				 != (ssize_t)pages[i]->size) {
+				err = EIO;
+				free(before[i]);
+				before[i] = NULL;
+			}
+		}
+	}
+	/* pass 0: new pages; pass 1: existing data pages; pass 2: meta */
+	for (pass = 0; pass < 3 && err == 0; pass++) {
+		for (i = 0; i < count && err == 0; i++) {
+			size_t page_pass = before[i] == NULL ? 0
+			    : pages[i]->offset != 0 ? 1 : 2;
+
+			if (page_pass == pass && page_write_all(fd, pages[i]) < 0)
+				err = errno;
+		}
+	}
+	if (err == 0 && capture.truncated
+	    && ftruncate(fd, capture.truncate_length) < 0)
+		err = errno;
+	if (err != 0)
+		page_undo(fd, pages, count, before, old_size);
+	for (i = 0; i < count; i++)
+		free(before[i]);
+	free(before);
+	if (err == 0 && do_fsync && fdatasync(fd) < 0)
+		err = errno;
+	return err;
 }
 
 /* Remove from PAGES those identical to what the file holds (libdb marks
@@ -428,8 +482,7 @@ static bool page_update_is_simple(int fd, struct captured_page **pages,
 static int page_write_detached(int fd, struct captured_page **pages,
 			       size_t count, bool do_fsync)
 {
-	int report[2], err;
-	char status = 0;
+	int report[2], err, status = 0;
 	ssize_t got;
 	pid_t pid;
 
@@ -450,22 +503,21 @@ static int page_write_detached(int fd, struct captured_page **pages,
 		signal(SIGQUIT, SIG_IGN);
 		signal(SIGPIPE, SIG_IGN);
 		close(report[0]);
-		status = page_write_sequence(fd, pages, count, do_fsync) == 0
-		    ? 'o' : 'e';
-		if (write(report[1], &status, 1) != 1)
-			_exit(2);
-		_exit(status == 'o' ? 0 : 1);
+		status = page_write_sequence(fd, pages, count, do_fsync);
+		/* The parent may be gone (EPIPE): the write is done anyway. */
+		(void)!write(report[1], &status, sizeof(status));
+		_exit(status == 0 ? 0 : 1);
 	}
 	close(report[1]);
 	do {
-		got = read(report[0], &status, 1);
+		got = read(report[0], &status, sizeof(status));
 	} while (got < 0 && errno == EINTR);
 	err = errno;
 	close(report[0]);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	if (got == 1)
-		return status == 'o' ? 0 : EIO;
+	if (got == (ssize_t)sizeof(status))
+		return status;
 	return got < 0 ? err : EIO;
 }
 
