@@ -387,8 +387,9 @@ static int cmd_list(struct vsmtprelay *ctx, const char *command, int argc,
 			fprintf(stderr, "vsmtprelay: %s: out of memory\n",
 				command);
 	} else {
-		qsort(listing.entries, listing.count, sizeof(*listing.entries),
-		      listed_entry_compare);
+		if (listing.count > 1)
+			qsort(listing.entries, listing.count,
+			      sizeof(*listing.entries), listed_entry_compare);
 		for (i = 0; i < listing.count; i++) {
 			const struct listed_entry *e = &listing.entries[i];
 			char comment[80], shown[256];
