@@ -19,7 +19,6 @@
 
 #include <db.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -291,21 +290,146 @@ void page_commit_end(void)
 	page_commit_discard();
 }
 
-static int page_compare_offset(const void *a, const void *b)
-{
-	const struct captured_page *pa = *(const struct captured_page *const *)a;
-	const struct captured_page *pb = *(const struct captured_page *const *)b;
+/* One commit: the pages to write, in offset order, with the file's current
+ * content of each page that already exists (NULL for new pages). Built by
+ * the writer; executing it needs system calls only, so the commit process
+ * can run it after vfork(). */
+struct commit_plan {
+	struct captured_page **pages;
+	unsigned char **before;
+	size_t count;
+	off_t old_size;
+	bool truncate;
+	off_t truncate_length;
+	bool fsync;
+};
 
-	return pa->offset < pb->offset ? -1 : pa->offset > pb->offset;
+static void commit_plan_free(struct commit_plan *plan)
+{
+	size_t i;
+
+	for (i = 0; plan->before != NULL && i < plan->count; i++)
+		free(plan->before[i]);
+	free(plan->before);
+	free(plan->pages);
+	plan->before = NULL;
+	plan->pages = NULL;
 }
 
-static int page_write_all(int fd, const struct captured_page *page)
+/* Collect the captured pages that differ from the file (libdb also marks
+ * pages dirty that it only visited), reading each existing page once. */
+static int commit_plan_build(int fd, bool do_fsync, struct commit_plan *plan)
+{
+	struct stat st;
+	size_t i, n = 0;
+
+	memset(plan, 0, sizeof(*plan));
+	if (fstat(fd, &st) < 0)
+		return errno;
+	plan->old_size = st.st_size;
+	plan->truncate = capture.truncated;
+	plan->truncate_length = capture.truncate_length;
+	plan->fsync = do_fsync;
+	plan->pages = calloc(capture.used + 1, sizeof(*plan->pages));
+	plan->before = calloc(capture.used + 1, sizeof(*plan->before));
+	if (plan->pages == NULL || plan->before == NULL) {
+		commit_plan_free(plan);
+		return ENOMEM;
+	}
+	for (i = 0; i < capture.slot_count; i++) {
+		struct captured_page *page = &capture.slots[i];
+		unsigned char *disk = NULL;
+
+		if (!page->used)
+			continue;
+		if (page->offset + (off_t)page->size <= plan->old_size) {
+			disk = malloc(page->size);
+			if (disk == NULL) {
+				commit_plan_free(plan);
+				return ENOMEM;
+			}
+			if (pread(fd, disk, page->size, page->offset)
+			    != (ssize_t)page->size) {
+				free(disk);
+				commit_plan_free(plan);
+				return EIO;
+			}
+			if (memcmp(disk, page->data, page->size) == 0) {
+				free(disk);
+				continue;	/* unchanged */
+			}
+		}
+		plan->pages[n] = page;
+		plan->before[n] = disk;
+		n++;
+	}
+	plan->count = n;
+	/* Sort pages and their before-images together. */
+	{
+		struct captured_page **sorted = plan->pages;
+		unsigned char **before = plan->before;
+		size_t j;
+
+		for (i = 1; i < n; i++) {
+			struct captured_page *page = sorted[i];
+			unsigned char *image = before[i];
+
+			for (j = i; j > 0 && sorted[j - 1]->offset > page->offset; j--) {
+				sorted[j] = sorted[j - 1];
+				before[j] = before[j - 1];
+			}
+			sorted[j] = page;
+			before[j] = image;
+		}
+	}
+	return 0;
+}
+
+/* True when PLAN can be written in place page by page: at most one
+ * existing data page, no new page, no truncation, and a meta page that
+ * differs from the file only in LSN and element count (advisory). */
+static bool commit_plan_is_simple(const struct commit_plan *plan)
+{
+	size_t i, data_pages = 0;
+
+	if (plan->truncate)
+		return false;
+	for (i = 0; i < plan->count; i++) {
+		const struct captured_page *page = plan->pages[i];
+		const unsigned char *disk = plan->before[i];
+		size_t b;
+
+		if (disk == NULL)
+			return false;	/* a new page: the file grows */
+		if (page->offset != 0) {
+			if (++data_pages > 1)
+				return false;
+			continue;
+		}
+		if (page->size < HMETA_MIN_SIZE)
+			return false;
+		for (b = 0; b < page->size; b++) {
+			if (disk[b] == page->data[b])
+				continue;
+			if (b < HMETA_LSN_OFFSET + HMETA_LSN_SIZE)
+				continue;	/* the LSN opens the page */
+			if (b >= HMETA_NELEM_OFFSET
+			    && b < HMETA_NELEM_OFFSET + HMETA_NELEM_SIZE)
+				continue;
+			return false;
+		}
+	}
+	return true;
+}
+
+static int page_write_all(int fd, const unsigned char *data, size_t size,
+			  off_t offset)
 {
 	size_t done = 0;
 
-	while (done < page->size) {
-		ssize_t n = pwrite(fd, page->data + done, page->size - done,
-				   page->offset + (off_t)done);
+	while (done < size) {
+		ssize_t n = pwrite(fd, data + done, size - done,
+				   offset + (off_t)done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -316,241 +440,110 @@ static int page_write_all(int fd, const struct captured_page *page)
 	return 0;
 }
 
-/* Put back the BEFORE images of the pages that existed, and cut the file
- * to OLD_SIZE: the file is as it was before page_write_sequence(). */
-static void page_undo(int fd, struct captured_page **pages, size_t count,
-		      unsigned char **before, off_t old_size)
-{
-	size_t i;
-
-	for (i = 0; i < count; i++) {
-		struct captured_page old;
-
-		if (before[i] == NULL)
-			continue;
-		old = *pages[i];
-		old.data = before[i];
-		(void)page_write_all(fd, &old);
-	}
-	if (ftruncate(fd, old_size) < 0) {
-		/* nothing more can be done; the caller reports the error */
-	}
-}
-
-/* Write PAGES: first those past the end of the file (nothing refers to
+/* Write PLAN: first the pages past the end of the file (nothing refers to
  * them yet), then the existing data pages, then the meta page; truncate if
- * libdb asked for it, and optionally sync. On a write error (disk full, a
- * file size limit) the file is put back as it was. Returns 0 or an errno
- * value. */
-static int page_write_sequence(int fd, struct captured_page **pages,
-			       size_t count, bool do_fsync)
+ * libdb asked for it; sync if configured. On a write error (disk full, a
+ * file size limit) the before-images are put back and the file is cut to
+ * its old size, so it is as it was. System calls only (runs after vfork).
+ * Returns 0 or an errno value. */
+static int commit_plan_execute(int fd, const struct commit_plan *plan)
 {
-	unsigned char **before;
-	struct stat st;
-	off_t old_size;
 	size_t i, pass;
 	int err = 0;
 
-	if (fstat(fd, &st) < 0)
-		return errno;
-	old_size = st.st_size;
-	before = calloc(count + 1, sizeof(*before));
-	if (before == NULL)
-		return ENOMEM;
-	for (i = 0; i < count && err == 0; i++) {
-		if (pages[i]->offset + (off_t)pages[i]->size <= old_size) {
-			before[i] = malloc(pages[i]->size);
-			if (before[i] == NULL)
-				err = ENOMEM;
-			else if (pread(fd, before[i], pages[i]->size,
-				       pages[i]->offset)
-				 != (ssize_t)pages[i]->size) {
-				err = EIO;
-				free(before[i]);
-				before[i] = NULL;
-			}
-		}
-	}
 	/* pass 0: new pages; pass 1: existing data pages; pass 2: meta */
 	for (pass = 0; pass < 3 && err == 0; pass++) {
-		for (i = 0; i < count && err == 0; i++) {
-			size_t page_pass = before[i] == NULL ? 0
-			    : pages[i]->offset != 0 ? 1 : 2;
+		for (i = 0; i < plan->count && err == 0; i++) {
+			const struct captured_page *page = plan->pages[i];
+			size_t page_pass = plan->before[i] == NULL ? 0
+			    : page->offset != 0 ? 1 : 2;
 
-			if (page_pass == pass && page_write_all(fd, pages[i]) < 0)
+			if (page_pass == pass
+			    && page_write_all(fd, page->data, page->size,
+					      page->offset) < 0)
 				err = errno;
 		}
 	}
-	if (err == 0 && capture.truncated
-	    && ftruncate(fd, capture.truncate_length) < 0)
+	if (err == 0 && plan->truncate
+	    && ftruncate(fd, plan->truncate_length) < 0)
 		err = errno;
-	if (err != 0)
-		page_undo(fd, pages, count, before, old_size);
-	for (i = 0; i < count; i++)
-		free(before[i]);
-	free(before);
-	if (err == 0 && do_fsync && fdatasync(fd) < 0)
-		err = errno;
-	return err;
+	if (err != 0) {
+		for (i = 0; i < plan->count; i++) {
+			if (plan->before[i] != NULL)
+				(void)page_write_all(fd, plan->before[i],
+						     plan->pages[i]->size,
+						     plan->pages[i]->offset);
+		}
+		if (ftruncate(fd, plan->old_size) < 0) {
+			/* nothing more can be done; the error is reported */
+		}
+		return err;
+	}
+	if (plan->fsync && fdatasync(fd) < 0)
+		return errno;
+	return 0;
 }
 
-/* Remove from PAGES those identical to what the file holds (libdb marks
- * pages dirty that it only visited). Returns the new count. */
-static size_t page_drop_unchanged(int fd, struct captured_page **pages,
-				  size_t count)
+/* Result of the commit process, read by the writer when vfork() returns. */
+static volatile int commit_process_status;
+
+/* Execute PLAN in a commit process that shares FD's locked open file
+ * description: if the writer is killed meanwhile, the commit process still
+ * finishes, and the lock is released only when it exits. vfork() suspends
+ * the writer until then and shares its memory, so the process costs little
+ * whatever the writer's size; the child makes system calls only. */
+static int commit_plan_execute_detached(int fd, const struct commit_plan *plan)
 {
-	unsigned char *disk = NULL;
-	size_t disk_size = 0, i, kept = 0;
-
-	for (i = 0; i < count; i++) {
-		struct captured_page *page = pages[i];
-		bool same = false;
-
-		if (disk_size < page->size) {
-			unsigned char *grown = realloc(disk, page->size);
-
-			if (grown != NULL) {
-				disk = grown;
-				disk_size = page->size;
-			}
-		}
-		if (disk_size >= page->size) {
-			ssize_t got = pread(fd, disk, page->size, page->offset);
-
-			same = got == (ssize_t)page->size
-			    && memcmp(disk, page->data, page->size) == 0;
-		}
-		if (!same)
-			pages[kept++] = page;
-	}
-	free(disk);
-	return kept;
-}
-
-/* True when the update can be written in place page by page: at most one
- * page besides the meta page, inside the current file, and a meta page
- * that differs from the one on disk only in LSN and element count. */
-static bool page_update_is_simple(int fd, struct captured_page **pages,
-				  size_t count)
-{
-	struct captured_page *meta = NULL;
-	size_t i, data_pages = 0;
-	struct stat st;
-
-	if (capture.truncated || fstat(fd, &st) < 0)
-		return false;
-	for (i = 0; i < count; i++) {
-		if (pages[i]->offset == 0)
-			meta = pages[i];
-		else {
-			data_pages++;
-			if (pages[i]->offset + (off_t)pages[i]->size > st.st_size)
-				return false;
-		}
-	}
-	if (data_pages > 1)
-		return false;
-	if (meta != NULL) {
-		unsigned char *disk;
-		ssize_t got;
-		bool same;
-
-		if (meta->size < HMETA_MIN_SIZE)
-			return false;
-		disk = malloc(meta->size);
-		if (disk == NULL)
-			return false;
-		got = pread(fd, disk, meta->size, 0);
-		same = got == (ssize_t)meta->size;
-		if (same) {
-			memcpy(disk + HMETA_LSN_OFFSET,
-			       meta->data + HMETA_LSN_OFFSET, HMETA_LSN_SIZE);
-			memcpy(disk + HMETA_NELEM_OFFSET,
-			       meta->data + HMETA_NELEM_OFFSET, HMETA_NELEM_SIZE);
-			same = memcmp(disk, meta->data, meta->size) == 0;
-		}
-		free(disk);
-		if (!same)
-			return false;
-	}
-	return true;
-}
-
-/* Run the write in a child that shares FD's locked open file description.
- * The child reports through a pipe, so a caller that reaps children itself
- * (a SIGCHLD handler calling waitpid(-1)) cannot hide the result. */
-static int page_write_detached(int fd, struct captured_page **pages,
-			       size_t count, bool do_fsync)
-{
-	int report[2], err, status = 0;
-	ssize_t got;
 	pid_t pid;
 
-	if (pipe2(report, O_CLOEXEC) < 0)
-		return page_write_sequence(fd, pages, count, do_fsync);
-	pid = fork();
-	if (pid < 0) {
-		close(report[0]);
-		close(report[1]);
-		return page_write_sequence(fd, pages, count, do_fsync);
-	}
+	commit_process_status = EIO;
+	pid = vfork();
+	if (pid < 0)
+		return commit_plan_execute(fd, plan);
 	if (pid == 0) {
-		/* Commit process: finish the write whatever happens to our
-		 * parent; only SIGKILL can stop us. */
-		signal(SIGINT, SIG_IGN);
-		signal(SIGTERM, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
-		signal(SIGQUIT, SIG_IGN);
-		signal(SIGPIPE, SIG_IGN);
-		close(report[0]);
-		status = page_write_sequence(fd, pages, count, do_fsync);
-		/* The parent may be gone (EPIPE): the write is done anyway. */
-		(void)!write(report[1], &status, sizeof(status));
-		_exit(status == 0 ? 0 : 1);
+		/* Commit process: only SIGKILL can stop it. Dispositions are
+		 * its own (vfork does not share them). */
+		struct sigaction ignore;
+
+		memset(&ignore, 0, sizeof(ignore));
+		ignore.sa_handler = SIG_IGN;
+		sigaction(SIGINT, &ignore, NULL);
+		sigaction(SIGTERM, &ignore, NULL);
+		sigaction(SIGHUP, &ignore, NULL);
+		sigaction(SIGQUIT, &ignore, NULL);
+		sigaction(SIGPIPE, &ignore, NULL);
+		commit_process_status = commit_plan_execute(fd, plan);
+		_exit(commit_process_status == 0 ? 0 : 1);
 	}
-	close(report[1]);
-	do {
-		got = read(report[0], &status, sizeof(status));
-	} while (got < 0 && errno == EINTR);
-	err = errno;
-	close(report[0]);
+	/* A caller's SIGCHLD handler may reap the child first: the status
+	 * travels through memory, not through waitpid(). */
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	if (got == (ssize_t)sizeof(status))
-		return status;
-	return got < 0 ? err : EIO;
+	return commit_process_status;
 }
 
 int page_commit_finish(int locked_fd, bool do_fsync, char *error,
 		       size_t error_size)
 {
-	struct captured_page **pages;
-	size_t i, n = 0;
+	struct commit_plan plan;
 	int err;
 
 	if (capture.used == 0 && !capture.truncated) {
 		page_commit_discard();
 		return 0;
 	}
-	pages = calloc(capture.used + 1, sizeof(*pages));
-	if (pages == NULL) {
-		snprintf(error, error_size, "out of memory at commit");
-		page_commit_discard();
-		return -1;
-	}
-	for (i = 0; i < capture.slot_count; i++) {
-		if (capture.slots[i].used)
-			pages[n++] = &capture.slots[i];
-	}
-	n = page_drop_unchanged(locked_fd, pages, n);
-	qsort(pages, n, sizeof(*pages), page_compare_offset);
+	err = commit_plan_build(locked_fd, do_fsync, &plan);
 	capture.active = false;	/* from here on, writes are real */
 	capture.committed = true;
-	if (page_update_is_simple(locked_fd, pages, n))
-		err = page_write_sequence(locked_fd, pages, n, do_fsync);
-	else
-		err = page_write_detached(locked_fd, pages, n, do_fsync);
-	free(pages);
+	if (err == 0) {
+		if (plan.count == 0 && !plan.truncate)
+			err = 0;
+		else if (commit_plan_is_simple(&plan))
+			err = commit_plan_execute(locked_fd, &plan);
+		else
+			err = commit_plan_execute_detached(locked_fd, &plan);
+		commit_plan_free(&plan);
+	}
 	page_table_free();
 	if (err != 0) {
 		snprintf(error, error_size, "write error: %s", strerror(err));

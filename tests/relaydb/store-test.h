@@ -83,6 +83,10 @@ static inline int store_test_unlink_entry(const char *path, const struct stat *s
 /* Remove DIR and everything in it. */
 static inline void store_test_dir_remove(const char *dir)
 {
+	if (getenv("STORE_TEST_KEEP") != NULL) {
+		fprintf(stderr, "kept %s\n", dir);
+		return;
+	}
 	if (nftw(dir, store_test_unlink_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
 		fprintf(stderr, "warning: cannot remove %s: %s\n", dir,
 			strerror(errno));

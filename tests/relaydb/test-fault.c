@@ -1,10 +1,10 @@
 /* test-fault: failure injection for the relay store, in the spirit of
  * SQLite's I/O error tests. This program is linked with
- * -Wl,--wrap=pwrite64,--wrap=fork, so every real page write page_commit
- * makes to relayers.db, and its fork of the commit process, pass through
+ * -Wl,--wrap=pwrite64, so every real page write page_commit makes to
+ * relayers.db, in the writer or in its commit process, passes through
  * the hooks below. Proves:
  *  - deterministic crash points: a writer killed right after its first
- *    in-place page write, or right after forking its commit process, leaves
+ *    in-place page write, or by its commit process before that writes, leaves
  *    a store that verifies and holds every earlier grant, and the grant in
  *    flight completely or not at all (hundreds of inserts, through bucket
  *    splits);
@@ -25,7 +25,8 @@
 enum fault_mode {
 	FAULT_NONE,
 	FAULT_KILL_AFTER_WRITE,	/* SIGKILL right after the N-th write */
-	FAULT_KILL_AFTER_FORK,	/* SIGKILL the parent right after fork */
+	FAULT_KILL_AFTER_FORK,	/* the commit process SIGKILLs its writer
+				 * before its first write */
 	FAULT_ENOSPC_BEYOND,	/* ENOSPC for writes past SIZE_LIMIT */
 	FAULT_EIO_NTH,		/* EIO on the N-th write */
 };
@@ -42,8 +43,6 @@ static struct fault_state {
 
 ssize_t __real_pwrite64(int fd, const void *buf, size_t size, off_t offset);
 ssize_t __wrap_pwrite64(int fd, const void *buf, size_t size, off_t offset);
-pid_t __real_fork(void);
-pid_t __wrap_fork(void);
 
 static bool fault_is_target(int fd)
 {
@@ -60,6 +59,17 @@ ssize_t __wrap_pwrite64(int fd, const void *buf, size_t size, off_t offset)
 {
 	ssize_t ret;
 
+	if (fault->mode == FAULT_KILL_AFTER_FORK && fault->pid != 0
+	    && getpid() != fault->pid && getppid() == fault->pid) {
+		/* We are the writer's commit process (vfork'ed): kill the
+		 * writer now; the commit must still complete. */
+		pid_t writer = fault->pid;
+
+		fault->pid = 0;
+		fault->mode = FAULT_NONE;
+		kill(writer, SIGKILL);
+		return __real_pwrite64(fd, buf, size, offset);
+	}
 	if (!fault_is_target(fd))
 		return __real_pwrite64(fd, buf, size, offset);
 	fault->writes++;
@@ -89,15 +99,6 @@ ssize_t __wrap_pwrite64(int fd, const void *buf, size_t size, off_t offset)
 	return __real_pwrite64(fd, buf, size, offset);
 }
 
-pid_t __wrap_fork(void)
-{
-	pid_t pid = __real_fork();
-
-	if (pid > 0 && fault->mode == FAULT_KILL_AFTER_FORK
-	    && getpid() == fault->pid)
-		raise(SIGKILL);
-	return pid;
-}
 
 static void fault_arm(const char *path, enum fault_mode mode, unsigned nth,
 		      bool this_process_only)
@@ -200,7 +201,7 @@ static int killed_writer(const char *path, enum fault_mode mode, unsigned nth,
 	pid_t pid;
 
 	fflush(stdout);
-	pid = __real_fork();
+	pid = fork();
 	if (pid < 0)
 		store_test_fatal("fork: %s", strerror(errno));
 	if (pid == 0) {
@@ -326,7 +327,7 @@ static int record_seq_size_limited(const char *path, uint32_t seq,
 	if (pipe(report) < 0)
 		store_test_fatal("pipe: %s", strerror(errno));
 	fflush(stdout);
-	pid = __real_fork();
+	pid = fork();
 	if (pid < 0)
 		store_test_fatal("fork: %s", strerror(errno));
 	if (pid == 0) {
