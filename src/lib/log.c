@@ -19,11 +19,6 @@ void log_open(const char *progname, bool to_stderr)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
-const char *log_progname(void)
-{
-	return log_name;
-}
-
 static void log_vwrite(int priority, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 

@@ -6,9 +6,6 @@
 /* Log as PROGNAME; to stderr when TO_STDERR, else to syslog LOG_MAIL. */
 void log_open(const char *progname, bool to_stderr);
 
-/* The program name given to log_open(). */
-const char *log_progname(void);
-
 /* Informational event. */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Something is wrong but the program goes on. */

@@ -77,11 +77,6 @@ enum relaydb_error_kind relaydb_error_kind(const struct relaydb *db)
 	return db->error_kind;
 }
 
-const char *relaydb_location(const struct relaydb *db)
-{
-	return db->location;
-}
-
 int relaydb_parse_time(const char *text, int64_t *when_r, const char **error_r)
 {
 	uint64_t value;

@@ -103,9 +103,6 @@ int relaydb_replace_all(struct relaydb *db, const struct relaydb_grant *grants,
 /* The kind of the last error reported by a function of DB. */
 enum relaydb_error_kind relaydb_error_kind(const struct relaydb *db);
 
-/* The store's location (file path), as given to relaydb_open(). */
-const char *relaydb_location(const struct relaydb *db);
-
 /* Parse a stored value: ASCII decimal seconds, 0..RELAYDB_TIME_MAX. */
 int relaydb_parse_time(const char *text, int64_t *when_r, const char **error_r);
 

@@ -447,24 +447,25 @@ static enum relaydb_lookup_result hash_lookup(struct relaydb *db,
 {
 	struct hash_session session;
 	char keys[2][ADDRESS_TEXT_MAX];
-	size_t nkeys = hash_keys(address, keys), k;
-	int ret = DB_NOTFOUND;
+	size_t nkeys = hash_keys(address, keys), k = 0;
+	int ret = DB_NOTFOUND, style;
 
 	if (hash_session_begin(db, false, false, &session) < 0)
 		return RELAYDB_TEMPFAIL;
 	/* Our keys have no NUL; a store made by makemap -N or postmap has
 	 * NUL-terminated keys, which sendmail and Postfix read too. */
-	for (k = 0; k < 2 * nkeys; k++) {
-		if (hash_get_time_style(session.db, keys[k % nkeys], k >= nkeys,
-					when_r, &ret) == 0) {
-			hash_session_abort(&session);
-			return RELAYDB_FOUND;
+	for (style = 0; style < 2; style++) {
+		for (k = 0; k < nkeys; k++) {
+			if (hash_get_time_style(session.db, keys[k], style == 1,
+						when_r, &ret) == 0) {
+				hash_session_abort(&session);
+				return RELAYDB_FOUND;
+			}
+			if (ret != 0 && ret != DB_NOTFOUND)
+				goto done;
 		}
-		if (ret != 0 && ret != DB_NOTFOUND)
-			break;
 	}
-	if (k >= nkeys)
-		k -= nkeys;
+done:
 	hash_session_abort(&session);
 	if (ret != 0 && ret != DB_NOTFOUND) {
 		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: read %s: %s",
