@@ -323,8 +323,8 @@ int __real_stat(const char *path, struct stat *st);
 int __wrap_stat(const char *path, struct stat *st);
 int __real_db_create(DB **dbp, DB_ENV *env, u_int32_t flags);
 int __wrap_db_create(DB **dbp, DB_ENV *env, u_int32_t flags);
-int __real_page_commit_begin(int fd);
-int __wrap_page_commit_begin(int fd);
+int __real_page_commit_begin(int fd, const char *path);
+int __wrap_page_commit_begin(int fd, const char *path);
 int __real_page_commit_finish(int fd, bool fsync, char *error, size_t size);
 int __wrap_page_commit_finish(int fd, bool fsync, char *error, size_t size);
 
@@ -333,7 +333,7 @@ _Static_assert(__builtin_types_compatible_p(__typeof__(&page_commit_finish),
 					    int (*)(int, bool, char *, size_t)),
 	       "page_commit_finish() changed: update the bench wrapper");
 _Static_assert(__builtin_types_compatible_p(__typeof__(&page_commit_begin),
-					    int (*)(int)),
+					    int (*)(int, const char *)),
 	       "page_commit_begin() changed: update the bench wrapper");
 
 #define bench_fork __real_fork
@@ -449,9 +449,9 @@ int __wrap_stat(const char *path, struct stat *st)
 	PROF_CALL(P_STAT, int, __real_stat(path, st));
 }
 
-int __wrap_page_commit_begin(int fd)
+int __wrap_page_commit_begin(int fd, const char *path)
 {
-	PROF_CALL(P_PCBEGIN, int, __real_page_commit_begin(fd));
+	PROF_CALL(P_PCBEGIN, int, __real_page_commit_begin(fd, path));
 }
 
 int __wrap_page_commit_finish(int fd, bool fsync, char *error, size_t size)

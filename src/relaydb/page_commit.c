@@ -19,6 +19,8 @@
 
 #include <db.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +51,7 @@ static struct {
 	bool committed;		/* written; libdb may still close/fsync */
 	dev_t dev;
 	ino_t ino;
+	char path[4096];	/* the store's name, for replacement */
 	struct captured_page *slots;	/* open addressing by offset */
 	size_t slot_count;		/* power of two or 0 */
 	size_t used;
@@ -245,13 +248,18 @@ void page_commit_install(void)
 	db_env_set_func_close(page_commit_close);
 }
 
-int page_commit_begin(int locked_fd)
+int page_commit_begin(int locked_fd, const char *path)
 {
 	struct stat st;
 
 	page_commit_discard();
+	if (strlen(path) >= sizeof(capture.path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	if (fstat(locked_fd, &st) < 0)
 		return -1;
+	strcpy(capture.path, path);
 	capture.dev = st.st_dev;
 	capture.ino = st.st_ino;
 	capture.active = true;
@@ -484,6 +492,138 @@ static int commit_plan_execute(int fd, const struct commit_plan *plan)
 	return 0;
 }
 
+/* True when PLAN changes the file's size. A reader that opened the file
+ * before and looks up a key afterwards (Postfix's dict_db releases its
+ * lock between DB->open and DB->get; sendmail notices changes only by
+ * whole-second mtime) may follow a fresh page's link to a page past the
+ * end it saw at open. libdb then creates that page empty in the reader's
+ * cache, marks it dirty, and at DB->close writes it back -- reopening the
+ * file read-write by name, without any lock -- over the page we wrote.
+ * Seen with postmap -q as root in tests/relaydb/test-concurrency. So an
+ * inode's size never changes once readers may have it open: growth goes
+ * to a new file that replaces the old one. */
+static bool commit_plan_changes_size(const struct commit_plan *plan)
+{
+	size_t i;
+
+	if (plan->truncate)
+		return true;
+	for (i = 0; i < plan->count; i++) {
+		if (plan->before[i] == NULL)
+			return true;
+	}
+	return false;
+}
+
+/* fsync the directory holding PATH, so a rename survives a crash. */
+static int directory_sync(const char *path)
+{
+	char dir[sizeof(capture.path)];
+	int dir_fd, err = 0;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	dir_fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0)
+		return errno;
+	if (fsync(dir_fd) < 0)
+		err = errno;
+	close(dir_fd);
+	return err;
+}
+
+/* Copy SIZE bytes of FROM to the start of TO. Returns 0 or an errno. */
+static int file_copy(int from, int to, off_t size)
+{
+	off_t in = 0, out = 0;
+	char buf[65536];
+
+	while (in < size) {
+		ssize_t n = copy_file_range(from, &in, to, &out,
+					    (size_t)(size - in), 0);
+
+		if (n > 0)
+			continue;
+		if (n == 0)
+			return EIO;	/* the file shrank under our lock */
+		if (errno == EINTR)
+			continue;
+		if (errno != ENOSYS && errno != EXDEV && errno != EINVAL
+		    && errno != EOPNOTSUPP)
+			return errno;
+		break;	/* no copy_file_range here: copy by hand */
+	}
+	while (in < size) {
+		size_t want = size - in < (off_t)sizeof(buf)
+		    ? (size_t)(size - in) : sizeof(buf);
+		ssize_t n = pread(from, buf, want, in);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			return EIO;
+		if (page_write_all(to, (const unsigned char *)buf, (size_t)n,
+				   in) < 0)
+			return errno;
+		in += n;
+	}
+	return 0;
+}
+
+/* Write PLAN as a new file that replaces the store: copy the file, apply
+ * the pages, give it the old owner and mode, sync if configured, rename it
+ * over the store. The lock stays on the old inode, whose waiters notice the
+ * replacement when they get it. A writer killed meanwhile leaves the store
+ * as it was (and a temporary file). Returns 0 or an errno value. */
+static int commit_plan_execute_replace(int fd, const struct commit_plan *plan)
+{
+	char tmp[sizeof(capture.path) + 32];
+	struct stat st;
+	int tmp_fd, err = 0;
+	size_t i;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.grow.%ld", capture.path,
+		     (long)getpid()) >= (int)sizeof(tmp))
+		return ENAMETOOLONG;
+	if (fstat(fd, &st) < 0)
+		return errno;
+	(void)unlink(tmp);	/* left by a killed writer with our pid */
+	tmp_fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (tmp_fd < 0)
+		return errno;
+	err = file_copy(fd, tmp_fd, plan->old_size);
+	for (i = 0; i < plan->count && err == 0; i++) {
+		if (page_write_all(tmp_fd, plan->pages[i]->data,
+				   plan->pages[i]->size,
+				   plan->pages[i]->offset) < 0)
+			err = errno;
+	}
+	if (err == 0 && plan->truncate
+	    && ftruncate(tmp_fd, plan->truncate_length) < 0)
+		err = errno;
+	/* The old owner if we may (root); else at least the group. */
+	if (err == 0 && fchown(tmp_fd, st.st_uid, st.st_gid) < 0
+	    && fchown(tmp_fd, (uid_t)-1, st.st_gid) < 0
+	    && errno != EPERM)
+		err = errno;
+	if (err == 0 && fchmod(tmp_fd, st.st_mode & 07777) < 0)
+		err = errno;
+	if (err == 0 && plan->fsync && fdatasync(tmp_fd) < 0)
+		err = errno;
+	if (close(tmp_fd) < 0 && err == 0)
+		err = errno;
+	if (err == 0 && rename(tmp, capture.path) < 0)
+		err = errno;
+	if (err != 0) {
+		(void)unlink(tmp);
+		return err;
+	}
+	if (plan->fsync)
+		err = directory_sync(capture.path);
+	return err;
+}
+
 /* Result of the commit process, read by the writer when vfork() returns. */
 static volatile int commit_process_status;
 
@@ -538,6 +678,8 @@ int page_commit_finish(int locked_fd, bool do_fsync, char *error,
 	if (err == 0) {
 		if (plan.count == 0 && !plan.truncate)
 			err = 0;
+		else if (commit_plan_changes_size(&plan))
+			err = commit_plan_execute_replace(locked_fd, &plan);
 		else if (commit_plan_is_simple(&plan))
 			err = commit_plan_execute(locked_fd, &plan);
 		else

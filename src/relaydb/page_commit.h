@@ -4,16 +4,20 @@
  * against the death of the writing process. While a capture is active,
  * pages that libdb writes to the target file are kept in memory (and
  * served back to libdb's reads); page_commit_finish() then writes them:
- * a one-page change in place, anything larger from a commit process that
- * inherits the locked descriptor and so finishes even if we are killed. */
+ * a one-page change in place; a change that grows or shrinks the file as
+ * a new file renamed over the old one; anything else from a commit process
+ * that inherits the locked descriptor and so finishes even if we are
+ * killed. */
 #include <stdbool.h>
 #include <stddef.h>
 
 /* Install the libdb I/O hooks (once per process, before any DB->open). */
 void page_commit_install(void);
 
-/* Start capturing writes to the file open on LOCKED_FD (its inode). */
-int page_commit_begin(int locked_fd);
+/* Start capturing writes to the file open on LOCKED_FD (its inode), whose
+ * name is PATH: a commit that changes the file's size writes a new file
+ * and renames it to PATH. */
+int page_commit_begin(int locked_fd, const char *path);
 
 /* Number of pages captured so far. */
 size_t page_commit_pending(void);

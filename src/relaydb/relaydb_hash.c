@@ -9,9 +9,11 @@
 #include "relaydb_private.h"
 
 #include <db.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <stdint.h>
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "file_lock.h"
@@ -261,7 +264,7 @@ static int hash_session_begin(struct relaydb *db, bool write, bool bulk,
 				  "%s keeps being replaced; giving up", path);
 		return -1;
 	}
-	if (write && page_commit_begin(session->fd) < 0) {
+	if (write && page_commit_begin(session->fd, path) < 0) {
 		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: fstat: %s", path,
 				  strerror(errno));
 		hash_session_abort(session);
@@ -275,10 +278,9 @@ static int hash_session_begin(struct relaydb *db, bool write, bool bulk,
 		return -1;
 	}
 	session->db->set_errcall(session->db, hash_db_errcall);
-	/* Whole-file operations get a large cache. One-address operations keep
-	 * libdb's default: with a cache of 64 KiB, grants were lost under
-	 * concurrent readers (tests/relaydb/test-concurrency, about one run in
-	 * four; the cause inside libdb is not known). */
+	/* Whole-file operations get a large cache; one-address operations
+	 * keep libdb's default. (Grants lost under concurrent postmap -q
+	 * readers were not the cache's doing: see page_commit.c on growth.) */
 	if (bulk)
 		(void)session->db->set_cachesize(session->db, 0,
 						 HASH_BULK_CACHE, 1);
@@ -359,6 +361,58 @@ static int hash_get_time(DB *hdb, const char *key, int64_t *when_r, int *ret_r)
 	return hash_get_time_style(hdb, key, false, when_r, ret_r);
 }
 
+/* Remove the temporary files (STORE.grow.PID, STORE.new.PID,
+ * STORE.load.PID) that writers killed while building a replacement left
+ * behind: their process is gone and they are over a minute old. */
+static void hash_remove_stale_temporaries(const struct relaydb *db)
+{
+	static const char *const kinds[] = { ".grow.", ".new.", ".load." };
+	char dir_buf[4096], base_buf[4096], path[8192];
+	const char *dir, *base;
+	struct dirent *entry;
+	size_t base_len;
+	DIR *d;
+
+	snprintf(dir_buf, sizeof(dir_buf), "%s", db->location);
+	snprintf(base_buf, sizeof(base_buf), "%s", db->location);
+	dir = dirname(dir_buf);
+	base = basename(base_buf);
+	base_len = strlen(base);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((entry = readdir(d)) != NULL) {
+		const char *name = entry->d_name, *rest = NULL, *digits;
+		struct stat st;
+		unsigned long long pid;
+		char *end;
+		size_t k;
+
+		if (strncmp(name, base, base_len) != 0)
+			continue;
+		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			if (strncmp(name + base_len, kinds[k],
+				    strlen(kinds[k])) == 0)
+				rest = name + base_len + strlen(kinds[k]);
+		}
+		if (rest == NULL || *rest < '1' || *rest > '9')
+			continue;
+		digits = rest;
+		errno = 0;
+		pid = strtoull(digits, &end, 10);
+		if (*end != '\0' || errno != 0 || pid > INT32_MAX)
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;	/* its writer may still be at work */
+		if (snprintf(path, sizeof(path), "%s/%s", dir, name)
+		    >= (int)sizeof(path)
+		    || lstat(path, &st) < 0 || !S_ISREG(st.st_mode)
+		    || st.st_mtime > time(NULL) - 60)
+			continue;
+		(void)unlink(path);
+	}
+	closedir(d);
+}
+
 static int hash_open(struct relaydb *db)
 {
 	struct hash_session session;
@@ -366,6 +420,7 @@ static int hash_open(struct relaydb *db)
 	page_commit_install();
 	if (!db->settings.create)
 		return 0;
+	hash_remove_stale_temporaries(db);
 	/* First use: make sure an empty map exists (Postfix caches a missing
 	 * map as an error until it is reloaded). */
 	if (access(db->location, F_OK) == 0)

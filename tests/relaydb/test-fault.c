@@ -39,6 +39,7 @@ static struct fault_state {
 	ino_t ino;
 	off_t size_limit;
 	unsigned nth, writes, injected;
+	char grow_prefix[4200];	/* PATH.grow.: the file that replaces it */
 } *fault;
 
 ssize_t __real_pwrite64(int fd, const void *buf, size_t size, off_t offset);
@@ -52,7 +53,22 @@ static bool fault_is_target(int fd)
 		return false;
 	if (fault->pid != 0 && getpid() != fault->pid)
 		return false;
-	return st.st_dev == fault->dev && st.st_ino == fault->ino;
+	if (st.st_dev == fault->dev && st.st_ino == fault->ino)
+		return true;
+	/* A commit that grows the store writes PATH.grow.PID and renames it
+	 * over PATH (page_commit.c): its writes are the store's too. */
+	{
+		char link[64], name[4200];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, name, sizeof(name) - 1);
+		if (n < 0)
+			return false;
+		name[n] = '\0';
+		return strncmp(name, fault->grow_prefix,
+			       strlen(fault->grow_prefix)) == 0;
+	}
 }
 
 ssize_t __wrap_pwrite64(int fd, const void *buf, size_t size, off_t offset)
@@ -111,6 +127,10 @@ static void fault_arm(const char *path, enum fault_mode mode, unsigned nth,
 	fault->dev = st.st_dev;
 	fault->ino = st.st_ino;
 	fault->size_limit = st.st_size;
+	if (realpath(path, fault->grow_prefix) == NULL)
+		store_test_fatal("realpath %s: %s", path, strerror(errno));
+	strncat(fault->grow_prefix, ".grow.",
+		sizeof(fault->grow_prefix) - strlen(fault->grow_prefix) - 1);
 	fault->nth = nth;
 	fault->writes = 0;
 	fault->injected = 0;
