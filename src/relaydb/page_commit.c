@@ -20,7 +20,6 @@
 #include <db.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +29,8 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "directory_sync.h"
 
 /* Hash meta page (Berkeley DB 5.3 HMETA): bytes that may change on a
  * simple put or delete without a structural change. */
@@ -513,22 +514,6 @@ static bool commit_plan_changes_size(const struct commit_plan *plan)
 			return true;
 	}
 	return false;
-}
-
-/* fsync the directory holding PATH, so a rename survives a crash. */
-static int directory_sync(const char *path)
-{
-	char dir[sizeof(capture.path)];
-	int dir_fd, err = 0;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	dir_fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd < 0)
-		return errno;
-	if (fsync(dir_fd) < 0)
-		err = errno;
-	close(dir_fd);
-	return err;
 }
 
 /* Copy SIZE bytes of FROM to the start of TO. Returns 0 or an errno. */

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "directory_sync.h"
 #include "file_lock.h"
 #include "page_commit.h"
 
@@ -361,8 +362,8 @@ static int hash_get_time(DB *hdb, const char *key, int64_t *when_r, int *ret_r)
 	return hash_get_time_style(hdb, key, false, when_r, ret_r);
 }
 
-/* Remove the temporary files (STORE.grow.PID, STORE.new.PID,
- * STORE.load.PID) that writers killed while building a replacement left
+/* Remove the temporary files (STORE.grow.PID from page_commit.c,
+ * STORE.new.PID, STORE.load.PID from here) that writers killed while building a replacement left
  * behind: their process is gone and they are over a minute old. */
 static void hash_remove_stale_temporaries(const struct relaydb *db)
 {
@@ -381,7 +382,7 @@ static void hash_remove_stale_temporaries(const struct relaydb *db)
 	if ((d = opendir(dir)) == NULL)
 		return;
 	while ((entry = readdir(d)) != NULL) {
-		const char *name = entry->d_name, *rest = NULL, *digits;
+		const char *name = entry->d_name, *rest = NULL;
 		struct stat st;
 		unsigned long long pid;
 		char *end;
@@ -396,9 +397,8 @@ static void hash_remove_stale_temporaries(const struct relaydb *db)
 		}
 		if (rest == NULL || *rest < '1' || *rest > '9')
 			continue;
-		digits = rest;
 		errno = 0;
-		pid = strtoull(digits, &end, 10);
+		pid = strtoull(rest, &end, 10);
 		if (*end != '\0' || errno != 0 || pid > INT32_MAX)
 			continue;
 		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
@@ -766,17 +766,8 @@ static int hash_replace_all(struct relaydb *db,
 		hash_session_abort(&session);
 		return -1;
 	}
-	if (db->settings.fsync) {
-		char dir_path[4096];
-		int dir_fd;
-
-		snprintf(dir_path, sizeof(dir_path), "%s", db->location);
-		dir_fd = open(dirname(dir_path), O_RDONLY | O_DIRECTORY);
-		if (dir_fd >= 0) {
-			(void)fsync(dir_fd);
-			close(dir_fd);
-		}
-	}
+	if (db->settings.fsync)
+		(void)directory_sync(db->location);
 	hash_session_abort(&session);
 	return 0;
 }
