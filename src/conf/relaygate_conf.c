@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 
 #include "config_file.h"
+#include "listen_endpoint.h"
+#include "strnum.h"
 #include "timespan.h"
 
 #define RELAYGATE_DEFAULT_NEVER_RELAY \
@@ -20,6 +22,14 @@ enum relaygate_conf_key {
 	CONF_NEVER_RELAY,
 	CONF_RELAY_DB_LOCK_TIMEOUT,
 	CONF_RELAY_DB_FSYNC,
+	CONF_LOOKUPD_SOCKETMAP_LISTEN,
+	CONF_LOOKUPD_POLICY_LISTEN,
+	CONF_LOOKUPD_SOCKETMAP_NAME,
+	CONF_LOOKUPD_USER,
+	CONF_LOOKUPD_EXPIRE,
+	CONF_LOOKUPD_MAX_CONNECTIONS,
+	CONF_LOOKUPD_IDLE_TIMEOUT,
+	CONF_LOOKUPD_LOG_DECISIONS,
 };
 
 static const char *const relaygate_conf_keys[] = {
@@ -28,6 +38,14 @@ static const char *const relaygate_conf_keys[] = {
 	[CONF_NEVER_RELAY] = "never_relay",
 	[CONF_RELAY_DB_LOCK_TIMEOUT] = "relay_db_lock_timeout",
 	[CONF_RELAY_DB_FSYNC] = "relay_db_fsync",
+	[CONF_LOOKUPD_SOCKETMAP_LISTEN] = "lookupd_socketmap_listen",
+	[CONF_LOOKUPD_POLICY_LISTEN] = "lookupd_policy_listen",
+	[CONF_LOOKUPD_SOCKETMAP_NAME] = "lookupd_socketmap_name",
+	[CONF_LOOKUPD_USER] = "lookupd_user",
+	[CONF_LOOKUPD_EXPIRE] = "lookupd_expire",
+	[CONF_LOOKUPD_MAX_CONNECTIONS] = "lookupd_max_connections",
+	[CONF_LOOKUPD_IDLE_TIMEOUT] = "lookupd_idle_timeout",
+	[CONF_LOOKUPD_LOG_DECISIONS] = "lookupd_log_decisions",
 };
 
 static int conf_set_string(char **field, const char *value,
@@ -60,6 +78,32 @@ static int conf_set_never_relay(struct relaygate_conf *conf, const char *value,
 	return 0;
 }
 
+static int conf_set_bool(bool *field, const char *value, const char **error_r)
+{
+	if (strcmp(value, "yes") == 0)
+		*field = true;
+	else if (strcmp(value, "no") == 0)
+		*field = false;
+	else {
+		*error_r = "expected yes or no";
+		return -1;
+	}
+	return 0;
+}
+
+/* A list of listening endpoints; checked here, opened by the daemon. */
+static int conf_set_endpoints(char **field, const char *value,
+			      const char **error_r)
+{
+	struct listen_endpoint *items;
+	size_t count;
+
+	if (listen_endpoint_list_parse(value, &items, &count, error_r) < 0)
+		return -1;
+	free(items);
+	return conf_set_string(field, value, error_r);
+}
+
 static int conf_handle(void *context, const char *key, const char *value,
 		       const char **error_r)
 {
@@ -77,11 +121,11 @@ static int conf_handle(void *context, const char *key, const char *value,
 		*error_r = "unknown key (see relaygate.conf(5))";
 		return -1;
 	}
-	if (conf->seen & (1u << i)) {
+	if (conf->seen & ((uint64_t)1 << i)) {
 		*error_r = "set more than once";
 		return -1;
 	}
-	conf->seen |= 1u << i;
+	conf->seen |= (uint64_t)1 << i;
 	switch ((enum relaygate_conf_key)i) {
 	case CONF_RELAY_DB:
 		if (*value == '\0') {
@@ -117,14 +161,54 @@ static int conf_handle(void *context, const char *key, const char *value,
 	case CONF_NEVER_RELAY:
 		return conf_set_never_relay(conf, value, error_r);
 	case CONF_RELAY_DB_FSYNC:
-		if (strcmp(value, "yes") == 0)
-			conf->relay_db_fsync = true;
-		else if (strcmp(value, "no") == 0)
-			conf->relay_db_fsync = false;
-		else {
-			*error_r = "expected yes or no";
+		return conf_set_bool(&conf->relay_db_fsync, value, error_r);
+	case CONF_LOOKUPD_SOCKETMAP_LISTEN:
+		return conf_set_endpoints(&conf->lookupd_socketmap_listen,
+					  value, error_r);
+	case CONF_LOOKUPD_POLICY_LISTEN:
+		return conf_set_endpoints(&conf->lookupd_policy_listen, value,
+					  error_r);
+	case CONF_LOOKUPD_SOCKETMAP_NAME:
+		if (*value == '\0' || strlen(value) > 64
+		    || strspn(value, "abcdefghijklmnopqrstuvwxyz"
+			      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+		    != strlen(value)) {
+			*error_r = "expected a map name of letters, digits, "
+			    "'_', '.' and '-' (at most 64)";
 			return -1;
 		}
+		return conf_set_string(&conf->lookupd_socketmap_name, value,
+				       error_r);
+	case CONF_LOOKUPD_USER:
+		if (*value == '\0' || strchr(value, ' ') != NULL) {
+			*error_r = "expected a user name";
+			return -1;
+		}
+		return conf_set_string(&conf->lookupd_user, value, error_r);
+	case CONF_LOOKUPD_EXPIRE:
+		return conf_set_bool(&conf->lookupd_expire, value, error_r);
+	case CONF_LOOKUPD_LOG_DECISIONS:
+		return conf_set_bool(&conf->lookupd_log_decisions, value,
+				     error_r);
+	case CONF_LOOKUPD_MAX_CONNECTIONS: {
+		uint64_t n;
+		const char *num_error;
+
+		if (strnum_parse_u64(value, 100000, &n, &num_error) < 0
+		    || n == 0) {
+			*error_r = "expected a number from 1 to 100000";
+			return -1;
+		}
+		conf->lookupd_max_connections = (int64_t)n;
+		return 0;
+	}
+	case CONF_LOOKUPD_IDLE_TIMEOUT:
+		if (timespan_parse(value, &seconds, &time_error) < 0
+		    || seconds == 0 || seconds > 86400) {
+			*error_r = "expected a time from 1s to 1d, like 5m";
+			return -1;
+		}
+		conf->lookupd_idle_timeout = seconds;
 		return 0;
 	}
 	*error_r = "internal error: unhandled key";
@@ -142,6 +226,16 @@ int relaygate_conf_init(struct relaygate_conf *conf, const char **error_r)
 		return -1;
 	if (conf_set_never_relay(conf, RELAYGATE_DEFAULT_NEVER_RELAY, error_r) < 0)
 		return -1;
+	if (conf_set_string(&conf->lookupd_socketmap_listen, "", error_r) < 0
+	    || conf_set_string(&conf->lookupd_policy_listen, "", error_r) < 0
+	    || conf_set_string(&conf->lookupd_socketmap_name, "relaygate",
+			       error_r) < 0
+	    || conf_set_string(&conf->lookupd_user, "nobody", error_r) < 0)
+		return -1;
+	conf->lookupd_expire = false;
+	conf->lookupd_max_connections = 1000;
+	conf->lookupd_idle_timeout = 600;
+	conf->lookupd_log_decisions = true;
 	return 0;
 }
 
@@ -167,6 +261,10 @@ void relaygate_conf_free(struct relaygate_conf *conf)
 {
 	free(conf->relay_db);
 	free(conf->never_relay_text);
+	free(conf->lookupd_socketmap_listen);
+	free(conf->lookupd_policy_listen);
+	free(conf->lookupd_socketmap_name);
+	free(conf->lookupd_user);
 	cidr_list_free(&conf->never_relay);
 	memset(conf, 0, sizeof(*conf));
 }

@@ -27,7 +27,15 @@ struct relaygate_conf {
 	char *never_relay_text;		/* as written, for messages */
 	int64_t relay_db_lock_timeout;	/* seconds to wait for the lock */
 	bool relay_db_fsync;		/* fsync after every update */
-	uint32_t seen;			/* keys set so far (duplicate check) */
+	char *lookupd_socketmap_listen;	/* endpoints, as written */
+	char *lookupd_policy_listen;
+	char *lookupd_socketmap_name;	/* map name in socketmap requests */
+	char *lookupd_user;		/* unprivileged user after binding */
+	bool lookupd_expire;		/* delete expired grants every minute */
+	int64_t lookupd_max_connections;
+	int64_t lookupd_idle_timeout;	/* seconds */
+	bool lookupd_log_decisions;	/* one log line per decision */
+	uint64_t seen;			/* keys set so far (duplicate check) */
 };
 
 /* Fill CONF with the documented defaults. */

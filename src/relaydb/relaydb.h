@@ -36,6 +36,8 @@ struct relaydb_settings {
 	unsigned lock_timeout_ms;	/* bounded wait for the file lock */
 	bool fsync;			/* fsync after every update */
 	bool create;			/* create an empty store if missing */
+	bool keep_open;			/* daemons: keep the store open between
+					 * lookups, reopen when it changes */
 };
 
 /* One grant: an address and the time (seconds since the epoch). */

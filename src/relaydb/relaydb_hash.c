@@ -42,6 +42,14 @@ struct hash_session {
 	bool write;
 };
 
+/* A read session kept open between lookups (settings.keep_open). */
+struct hash_reader {
+	struct hash_session session;	/* unlocked between lookups */
+	struct stat st;		/* the file when the session was opened */
+	bool settled;		/* its times were older than the opening */
+	unsigned long reopens;
+};
+
 static char hash_db_message[256];
 
 static void hash_db_errcall(const DB_ENV *env, const char *prefix,
@@ -413,11 +421,23 @@ static void hash_remove_stale_temporaries(const struct relaydb *db)
 	closedir(d);
 }
 
+static void hash_close(struct relaydb *db);
+
 static int hash_open(struct relaydb *db)
 {
 	struct hash_session session;
 
 	page_commit_install();
+	if (db->settings.keep_open) {
+		struct hash_reader *reader = calloc(1, sizeof(*reader));
+
+		if (reader == NULL) {
+			relaydb_set_error(db, RELAYDB_ERROR_IO, "out of memory");
+			return -1;
+		}
+		reader->session.fd = -1;
+		db->backend_context = reader;
+	}
 	if (!db->settings.create)
 		return 0;
 	hash_remove_stale_temporaries(db);
@@ -425,15 +445,23 @@ static int hash_open(struct relaydb *db)
 	 * map as an error until it is reloaded). */
 	if (access(db->location, F_OK) == 0)
 		return 0;
-	if (hash_session_begin(db, true, false, &session) < 0)
+	if (hash_session_begin(db, true, false, &session) < 0) {
+		hash_close(db);
 		return -1;
+	}
 	hash_session_abort(&session);
 	return 0;
 }
 
 static void hash_close(struct relaydb *db)
 {
-	(void)db;
+	struct hash_reader *reader = db->backend_context;
+
+	if (reader != NULL) {
+		hash_session_abort(&reader->session);
+		free(reader);
+		db->backend_context = NULL;
+	}
 }
 
 static int hash_write(struct relaydb *db, const struct relaydb_grant *grants,
@@ -496,24 +524,124 @@ static int hash_write(struct relaydb *db, const struct relaydb_grant *grants,
 	return hash_session_commit(db, &session);
 }
 
+/* True when a file with ST's times, read at NOW (the coarse clock the
+ * kernel stamps files with), cannot be changed again without its mtime or
+ * ctime changing: both are strictly older than NOW. On a filesystem with
+ * whole-second times (both nanosecond fields 0) the second must differ. */
+static bool hash_times_settled(const struct stat *st, const struct timespec *now)
+{
+	const struct timespec *t[2] = { &st->st_mtim, &st->st_ctim };
+	bool whole_seconds = st->st_mtim.tv_nsec == 0 && st->st_ctim.tv_nsec == 0;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		if (t[i]->tv_sec > now->tv_sec)
+			return false;
+		if (t[i]->tv_sec == now->tv_sec
+		    && (whole_seconds || t[i]->tv_nsec >= now->tv_nsec))
+			return false;
+	}
+	return true;
+}
+
+/* True when the kept reader still describes the file at the path: same
+ * inode, still linked, same size, mtime and ctime. Called under LOCK_SH. */
+static bool hash_reader_current(const struct relaydb *db,
+				const struct hash_reader *reader)
+{
+	struct stat fd_st, path_st;
+
+	if (fstat(reader->session.fd, &fd_st) < 0
+	    || stat(db->location, &path_st) < 0)
+		return false;
+	return fd_st.st_nlink > 0
+	    && path_st.st_ino == reader->st.st_ino
+	    && path_st.st_dev == reader->st.st_dev
+	    && fd_st.st_size == reader->st.st_size
+	    && fd_st.st_mtim.tv_sec == reader->st.st_mtim.tv_sec
+	    && fd_st.st_mtim.tv_nsec == reader->st.st_mtim.tv_nsec
+	    && fd_st.st_ctim.tv_sec == reader->st.st_ctim.tv_sec
+	    && fd_st.st_ctim.tv_nsec == reader->st.st_ctim.tv_nsec;
+}
+
+/* Get a read session for a lookup, locked LOCK_SH. Without keep_open it is
+ * a new session. With it, the kept session is reused while libdb's cached
+ * pages are known to match the file (hash_times_settled when it was
+ * opened, and hash_reader_current now); else it is reopened. Either way
+ * the caller ends with hash_read_release(). */
+static int hash_read_acquire(struct relaydb *db, struct hash_session **session_r,
+			     struct hash_session *scratch)
+{
+	struct hash_reader *reader = db->backend_context;
+	struct timespec now;
+
+	if (reader == NULL) {
+		*session_r = scratch;
+		return hash_session_begin(db, false, false, scratch);
+	}
+	*session_r = &reader->session;
+	if (reader->session.db != NULL) {
+		if (file_lock(reader->session.fd, FILE_LOCK_SHARED,
+			      db->settings.lock_timeout_ms) < 0) {
+			int err = errno;
+
+			hash_session_abort(&reader->session);
+			relaydb_set_error(db, err == EWOULDBLOCK
+					  ? RELAYDB_ERROR_TEMPORARY
+					  : RELAYDB_ERROR_IO,
+					  "%s: lock not obtained: %s",
+					  db->location, err == EWOULDBLOCK
+					  ? "timed out (another program holds it)"
+					  : strerror(err));
+			return -1;
+		}
+		if (reader->settled && hash_reader_current(db, reader))
+			return 0;
+		hash_session_abort(&reader->session);
+	}
+	if (hash_session_begin(db, false, false, &reader->session) < 0)
+		return -1;
+	if (fstat(reader->session.fd, &reader->st) < 0) {
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: fstat: %s",
+				  db->location, strerror(errno));
+		hash_session_abort(&reader->session);
+		return -1;
+	}
+	clock_gettime(CLOCK_REALTIME_COARSE, &now);
+	reader->settled = hash_times_settled(&reader->st, &now);
+	reader->reopens++;
+	return 0;
+}
+
+/* End a lookup: close a one-time session; unlock a kept one (closed
+ * instead after a read error, FAILED). */
+static void hash_read_release(struct relaydb *db, struct hash_session *session,
+			      bool failed)
+{
+	if (db->backend_context == NULL || failed)
+		hash_session_abort(session);
+	else
+		(void)file_unlock(session->fd);
+}
+
 static enum relaydb_lookup_result hash_lookup(struct relaydb *db,
 					      const struct address *address,
 					      int64_t *when_r)
 {
-	struct hash_session session;
+	struct hash_session scratch, *session;
 	char keys[2][ADDRESS_TEXT_MAX];
 	size_t nkeys = hash_keys(address, keys), k = 0;
 	int ret = DB_NOTFOUND, style;
 
-	if (hash_session_begin(db, false, false, &session) < 0)
+	if (hash_read_acquire(db, &session, &scratch) < 0)
 		return RELAYDB_TEMPFAIL;
 	/* Our keys have no NUL; a store made by makemap -N or postmap has
 	 * NUL-terminated keys, which sendmail and Postfix read too. */
 	for (style = 0; style < 2; style++) {
 		for (k = 0; k < nkeys; k++) {
-			if (hash_get_time_style(session.db, keys[k], style == 1,
+			if (hash_get_time_style(session->db, keys[k], style == 1,
 						when_r, &ret) == 0) {
-				hash_session_abort(&session);
+				hash_read_release(db, session, false);
 				return RELAYDB_FOUND;
 			}
 			if (ret != 0 && ret != DB_NOTFOUND)
@@ -521,12 +649,13 @@ static enum relaydb_lookup_result hash_lookup(struct relaydb *db,
 		}
 	}
 done:
-	hash_session_abort(&session);
 	if (ret != 0 && ret != DB_NOTFOUND) {
+		hash_read_release(db, session, true);
 		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: read %s: %s",
 				  db->location, keys[k], hash_strerror(ret));
 		return RELAYDB_TEMPFAIL;
 	}
+	hash_read_release(db, session, false);
 	return RELAYDB_NOTFOUND;
 }
 

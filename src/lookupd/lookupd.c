@@ -1,0 +1,740 @@
+/* relaygate-lookupd: answers sendmail's and Postfix's socketmap and the
+ * Postfix SMTP access policy protocol from the relay store, honouring a
+ * grant only inside relay_window. One process, one epoll loop; binds as
+ * root, then runs as lookupd_user. Must never answer "relay" when the
+ * store cannot be read, and never trust a length a client announces. */
+#define _GNU_SOURCE 1
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pwd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buffer.h"
+#include "event_loop.h"
+#include "listen_endpoint.h"
+#include "log.h"
+#include "lookupd_decide.h"
+#include "netstring.h"
+#include "policy_request.h"
+#include "privilege.h"
+#include "relaydb.h"
+#include "relaygate_conf.h"
+#include "socketmap_request.h"
+
+#define LOOKUPD_NAME "relaygate-lookupd"
+#define LOOKUPD_READ_CHUNK 4096
+#define LOOKUPD_OUTPUT_MAX 65536	/* stop reading above half of it */
+#define LOOKUPD_BACKLOG 512
+#define LOOKUPD_SWEEP_INTERVAL 60	/* seconds between expiry sweeps */
+
+enum lookupd_protocol { PROTOCOL_SOCKETMAP, PROTOCOL_POLICY };
+
+struct lookupd_listener {
+	struct event_watch watch;
+	enum lookupd_protocol protocol;
+	struct listen_endpoint endpoint;
+};
+
+struct lookupd_connection {
+	struct event_watch watch;
+	enum lookupd_protocol protocol;
+	struct buffer input;
+	struct buffer output;
+	time_t last_active;
+	bool input_closed;		/* peer sent EOF */
+	struct lookupd_connection *prev, *next;
+};
+
+static struct {
+	struct relaygate_conf conf;
+	struct relaydb *db;
+	struct event_loop *loop;
+	struct lookupd_listener *listeners;
+	size_t listener_count;
+	bool accepting;
+	struct lookupd_connection *connections;
+	long connection_count;
+	pid_t sweeper;
+	volatile sig_atomic_t stop;
+	volatile sig_atomic_t reopen;
+	unsigned long queries;
+} lookupd;
+
+static void lookupd_usage(FILE *out)
+{
+	fprintf(out, "usage: " LOOKUPD_NAME " [-F] [-t] [-c config-file]\n"
+		"  -c FILE  configuration file (default " RELAYGATE_CONF_DEFAULT_PATH ")\n"
+		"  -F       stay in the foreground and log to stderr\n"
+		"  -t       check the configuration, print the problems, exit\n"
+		"  -V       print the version\n");
+}
+
+static void lookupd_on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		lookupd.reopen = 1;
+	else
+		lookupd.stop = 1;
+}
+
+/* Close CONN and forget it. */
+static void lookupd_connection_close(struct lookupd_connection *conn)
+{
+	event_loop_remove(lookupd.loop, &conn->watch);
+	close(conn->watch.fd);
+	buffer_free(&conn->input);
+	buffer_free(&conn->output);
+	if (conn->prev != NULL)
+		conn->prev->next = conn->next;
+	else
+		lookupd.connections = conn->next;
+	if (conn->next != NULL)
+		conn->next->prev = conn->prev;
+	free(conn);
+	lookupd.connection_count--;
+	if (!lookupd.accepting
+	    && lookupd.connection_count < lookupd.conf.lookupd_max_connections) {
+		size_t i;
+
+		for (i = 0; i < lookupd.listener_count; i++)
+			(void)event_loop_modify(lookupd.loop,
+						&lookupd.listeners[i].watch,
+						EVENT_READ);
+		lookupd.accepting = true;
+	}
+}
+
+static void lookupd_log_decision(const char *protocol,
+				 const struct lookupd_decision *d,
+				 const char *key, const char *extra)
+{
+	char safe[96];
+
+	if (!lookupd.conf.lookupd_log_decisions && d->verdict != LOOKUPD_TEMPFAIL)
+		return;
+	if (d->verdict == LOOKUPD_TEMPFAIL)
+		log_error("decision proto=%s client=%s result=tempfail error=\"%s\"",
+			  protocol, d->address, d->error != NULL ? d->error : "");
+	else if (d->verdict == LOOKUPD_NOT_ADDRESS)
+		log_info("decision proto=%s key=\"%s\" result=not-address%s",
+			 protocol, log_sanitize(key, safe, sizeof(safe)), extra);
+	else if (d->verdict == LOOKUPD_GRANT || d->verdict == LOOKUPD_STALE)
+		log_info("decision proto=%s client=%s result=%s age=%lld%s",
+			 protocol, d->address, lookupd_verdict_name(d->verdict),
+			 (long long)d->age, extra);
+	else
+		log_info("decision proto=%s client=%s result=%s%s", protocol,
+			 d->address, lookupd_verdict_name(d->verdict), extra);
+}
+
+/* Answer one socketmap request; -1 closes the connection. */
+static int lookupd_socketmap_answer(struct lookupd_connection *conn,
+				    const unsigned char *payload, size_t len)
+{
+	struct socketmap_request req;
+	struct lookupd_decision d;
+	const char *error, *reply;
+	char perm[160], safe[80];
+
+	if (socketmap_request_parse(payload, len, &req, &error) < 0) {
+		snprintf(perm, sizeof(perm), "PERM %s", error);
+		log_warn("socketmap request refused: %s", error);
+		return netstring_append(&conn->output, perm, strlen(perm));
+	}
+	if (strcmp(req.name, lookupd.conf.lookupd_socketmap_name) != 0) {
+		log_warn("socketmap request for unknown map \"%s\"",
+			 log_sanitize(req.name, safe, sizeof(safe)));
+		snprintf(perm, sizeof(perm), "PERM unknown map %s", req.name);
+		return netstring_append(&conn->output, perm, strlen(perm));
+	}
+	lookupd.queries++;
+	lookupd_decide(lookupd.db, &lookupd.conf, req.key, (int64_t)time(NULL), &d);
+	lookupd_log_decision("socketmap", &d, req.key, "");
+	switch (d.verdict) {
+	case LOOKUPD_GRANT:
+		reply = "OK OK";
+		break;
+	case LOOKUPD_TEMPFAIL:
+		reply = "TEMP relay store temporarily unavailable";
+		break;
+	default:
+		reply = "NOTFOUND ";
+		break;
+	}
+	return netstring_append(&conn->output, reply, strlen(reply));
+}
+
+/* Answer one policy request; -1 closes the connection. */
+static int lookupd_policy_answer(struct lookupd_connection *conn,
+				 const struct policy_request *req)
+{
+	struct lookupd_decision d;
+	const char *reply;
+	char extra[POLICY_VALUE_MAX * 2 + 64], rcpt[POLICY_VALUE_MAX + 32],
+	    sender[POLICY_VALUE_MAX + 32], state[48];
+
+	lookupd.queries++;
+	lookupd_decide(lookupd.db, &lookupd.conf, req->client_address,
+		       (int64_t)time(NULL), &d);
+	if (lookupd.conf.lookupd_log_decisions || d.verdict == LOOKUPD_TEMPFAIL) {
+		snprintf(extra, sizeof(extra), " state=%s sender=\"%s\" recipient=\"%s\"",
+			 log_sanitize(req->protocol_state, state, sizeof(state)),
+			 log_sanitize(req->sender, sender, 96),
+			 log_sanitize(req->recipient, rcpt, 96));
+		lookupd_log_decision("policy", &d, req->client_address, extra);
+	}
+	switch (d.verdict) {
+	case LOOKUPD_GRANT:
+		reply = "action=OK\n\n";
+		break;
+	case LOOKUPD_TEMPFAIL:
+		reply = "action=451 4.3.0 Relay store temporarily unavailable\n\n";
+		break;
+	default:
+		reply = "action=DUNNO\n\n";
+		break;
+	}
+	return buffer_append(&conn->output, reply, strlen(reply));
+}
+
+/* Answer every whole request in CONN's input; -1 closes the connection. */
+static int lookupd_connection_process(struct lookupd_connection *conn)
+{
+	while (buffer_length(&conn->input) > 0
+	       && buffer_length(&conn->output) < LOOKUPD_OUTPUT_MAX / 2) {
+		const unsigned char *data = buffer_data(&conn->input);
+		size_t len = buffer_length(&conn->input), consumed = 0;
+		const char *error = NULL;
+
+		if (conn->protocol == PROTOCOL_SOCKETMAP) {
+			const unsigned char *payload;
+			size_t payload_len;
+
+			switch (netstring_parse(data, len, SOCKETMAP_REQUEST_MAX,
+						&payload, &payload_len,
+						&consumed, &error)) {
+			case NETSTRING_INCOMPLETE:
+				return 0;
+			case NETSTRING_INVALID:
+				log_warn("socketmap client closed: %s", error);
+				return -1;
+			case NETSTRING_OK:
+				break;
+			}
+			if (lookupd_socketmap_answer(conn, payload, payload_len) < 0)
+				return -1;
+		} else {
+			struct policy_request req;
+
+			switch (policy_request_parse(data, len, &req, &consumed,
+						     &error)) {
+			case POLICY_PARSE_INCOMPLETE:
+				return 0;
+			case POLICY_PARSE_INVALID:
+				log_warn("policy client closed: %s", error);
+				return -1;
+			case POLICY_PARSE_OK:
+				break;
+			}
+			if (lookupd_policy_answer(conn, &req) < 0)
+				return -1;
+		}
+		buffer_consume(&conn->input, consumed);
+	}
+	return 0;
+}
+
+/* Write what CONN has to send; -1 on a write error. */
+static int lookupd_connection_flush(struct lookupd_connection *conn)
+{
+	while (buffer_length(&conn->output) > 0) {
+		ssize_t n = send(conn->watch.fd, buffer_data(&conn->output),
+				 buffer_length(&conn->output), MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return -1;
+		buffer_consume(&conn->output, (size_t)n);
+	}
+	return 0;
+}
+
+/* Watch for input unless the client lags behind with our replies, and for
+ * output while replies are pending. */
+static void lookupd_connection_rewatch(struct lookupd_connection *conn)
+{
+	unsigned events = 0;
+
+	if (!conn->input_closed
+	    && buffer_length(&conn->output) < LOOKUPD_OUTPUT_MAX / 2)
+		events |= EVENT_READ;
+	if (buffer_length(&conn->output) > 0)
+		events |= EVENT_WRITE;
+	(void)event_loop_modify(lookupd.loop, &conn->watch, events);
+}
+
+static void lookupd_connection_event(struct event_watch *watch, unsigned events)
+{
+	struct lookupd_connection *conn = watch->context;
+
+	conn->last_active = time(NULL);
+	if (events & EVENT_WRITE) {
+		if (lookupd_connection_flush(conn) < 0) {
+			lookupd_connection_close(conn);
+			return;
+		}
+		/* Requests held back while the output was full. */
+		if (lookupd_connection_process(conn) < 0) {
+			lookupd_connection_close(conn);
+			return;
+		}
+	}
+	if ((events & (EVENT_READ | EVENT_ERROR)) && !conn->input_closed) {
+		size_t room;
+		unsigned char *at = buffer_reserve(&conn->input,
+						   LOOKUPD_READ_CHUNK, &room);
+		ssize_t n;
+
+		if (at == NULL) {
+			log_warn("client closed: request over the size limit");
+			lookupd_connection_close(conn);
+			return;
+		}
+		n = recv(watch->fd, at, room, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			n = -2;
+		if (n == -1 || (n == 0 && buffer_length(&conn->input) > 0)) {
+			/* An error, or EOF inside a request: nothing to answer. */
+			lookupd_connection_close(conn);
+			return;
+		}
+		if (n == 0)
+			conn->input_closed = true;
+		if (n > 0) {
+			buffer_commit(&conn->input, (size_t)n);
+			if (lookupd_connection_process(conn) < 0) {
+				lookupd_connection_close(conn);
+				return;
+			}
+		}
+	}
+	if (lookupd_connection_flush(conn) < 0
+	    || (conn->input_closed && buffer_length(&conn->output) == 0)) {
+		lookupd_connection_close(conn);
+		return;
+	}
+	lookupd_connection_rewatch(conn);
+}
+
+static void lookupd_accept(struct event_watch *watch, unsigned events)
+{
+	struct lookupd_listener *listener = watch->context;
+	int fd;
+
+	while (lookupd.connection_count < lookupd.conf.lookupd_max_connections) {
+		struct lookupd_connection *conn;
+
+		fd = accept4(watch->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
+			    || errno == ENOMEM)
+				log_error("accept on %s: %s",
+					  listener->endpoint.text, strerror(errno));
+			return;
+		}
+		conn = calloc(1, sizeof(*conn));
+		if (conn == NULL) {
+			log_error("out of memory for a new connection");
+			close(fd);
+			return;
+		}
+		conn->protocol = listener->protocol;
+		buffer_init(&conn->input, listener->protocol == PROTOCOL_POLICY
+			    ? POLICY_REQUEST_MAX + LOOKUPD_READ_CHUNK
+			    : SOCKETMAP_REQUEST_MAX + 16 + LOOKUPD_READ_CHUNK);
+		buffer_init(&conn->output, LOOKUPD_OUTPUT_MAX);
+		conn->watch.fd = fd;
+		conn->watch.handler = lookupd_connection_event;
+		conn->watch.context = conn;
+		conn->last_active = time(NULL);
+		if (event_loop_add(lookupd.loop, &conn->watch, EVENT_READ) < 0) {
+			log_error("epoll: %s", strerror(errno));
+			close(fd);
+			free(conn);
+			return;
+		}
+		conn->next = lookupd.connections;
+		if (conn->next != NULL)
+			conn->next->prev = conn;
+		lookupd.connections = conn;
+		lookupd.connection_count++;
+	}
+	/* At the limit: leave new clients in the listen queue. */
+	if (lookupd.accepting) {
+		size_t i;
+
+		log_warn("%ld connections (lookupd_max_connections): not "
+			 "accepting more until one closes",
+			 lookupd.connection_count);
+		for (i = 0; i < lookupd.listener_count; i++)
+			(void)event_loop_modify(lookupd.loop,
+						&lookupd.listeners[i].watch, 0);
+		lookupd.accepting = false;
+	}
+}
+
+/* Close connections idle for longer than lookupd_idle_timeout. */
+static void lookupd_close_idle(time_t now)
+{
+	struct lookupd_connection *conn = lookupd.connections, *next;
+
+	for (; conn != NULL; conn = next) {
+		next = conn->next;
+		if (now - conn->last_active >= lookupd.conf.lookupd_idle_timeout)
+			lookupd_connection_close(conn);
+	}
+}
+
+/* Add the endpoints in TEXT for PROTOCOL to the listener table. */
+static int lookupd_add_listeners(const char *text, enum lookupd_protocol protocol,
+				 char *error, size_t error_size)
+{
+	struct listen_endpoint *items;
+	struct lookupd_listener *grown;
+	size_t count, i;
+	const char *parse_error;
+
+	if (listen_endpoint_list_parse(text, &items, &count, &parse_error) < 0) {
+		snprintf(error, error_size, "%s", parse_error);
+		return -1;
+	}
+	grown = realloc(lookupd.listeners,
+			(lookupd.listener_count + count + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		free(items);
+		snprintf(error, error_size, "out of memory");
+		return -1;
+	}
+	lookupd.listeners = grown;
+	for (i = 0; i < count; i++) {
+		struct lookupd_listener *l = &lookupd.listeners[lookupd.listener_count++];
+
+		memset(l, 0, sizeof(*l));
+		l->protocol = protocol;
+		l->endpoint = items[i];
+		l->watch.fd = -1;
+	}
+	free(items);
+	return 0;
+}
+
+/* The expiry sweeper: a child that keeps the starting user (it rewrites
+ * the store) and deletes grants older than relay_window every minute.
+ * It parses nothing from the network. */
+static void lookupd_sweeper_run(void)
+{
+	struct relaydb_settings settings;
+	struct relaydb *db;
+	const char *error;
+
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	memset(&settings, 0, sizeof(settings));
+	settings.location = lookupd.conf.relay_db;
+	settings.lock_timeout_ms = (unsigned)lookupd.conf.relay_db_lock_timeout * 1000;
+	settings.fsync = lookupd.conf.relay_db_fsync;
+	settings.create = true;
+	while (!lookupd.stop) {
+		uint64_t removed = 0, skipped = 0;
+		int64_t cutoff = (int64_t)time(NULL) - lookupd.conf.relay_window;
+
+		if (getppid() == 1)
+			break;
+		db = relaydb_open(&settings, &error);
+		if (db == NULL)
+			log_error("expire: %s", error);
+		else if (relaydb_expire(db, cutoff, &removed, &skipped, &error) < 0)
+			log_error("expire: %s", error);
+		else if (removed > 0 || skipped > 0)
+			log_info("expire removed=%llu skipped=%llu cutoff=%lld",
+				 (unsigned long long)removed,
+				 (unsigned long long)skipped, (long long)cutoff);
+		relaydb_close(&db);
+		sleep(LOOKUPD_SWEEP_INTERVAL);
+	}
+	_exit(0);
+}
+
+static void lookupd_start_sweeper(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		log_fatal(EX_OSERR, "fork for the expiry sweeper: %s", strerror(errno));
+	if (pid == 0) {
+		size_t i;
+
+		for (i = 0; i < lookupd.listener_count; i++)
+			close(lookupd.listeners[i].watch.fd);
+		lookupd_sweeper_run();
+	}
+	lookupd.sweeper = pid;
+}
+
+/* Check everything -t checks; print each problem. Returns the number. */
+static int lookupd_check(const char *conf_path, bool conf_given)
+{
+	struct listen_endpoint *items;
+	size_t count, total = 0;
+	const char *error;
+	int problems = 0;
+
+	if (listen_endpoint_list_parse(lookupd.conf.lookupd_socketmap_listen,
+				       &items, &count, &error) == 0) {
+		total += count;
+		free(items);
+	}
+	if (listen_endpoint_list_parse(lookupd.conf.lookupd_policy_listen,
+				       &items, &count, &error) == 0) {
+		total += count;
+		free(items);
+	}
+	if (total == 0) {
+		fprintf(stderr, LOOKUPD_NAME ": %s: nothing to listen on: set "
+			"lookupd_socketmap_listen and/or lookupd_policy_listen\n",
+			conf_given ? conf_path : "configuration");
+		problems++;
+	}
+	if ((getuid() == 0 || geteuid() == 0)) {
+		if (getpwnam(lookupd.conf.lookupd_user) == NULL) {
+			fprintf(stderr, LOOKUPD_NAME ": lookupd_user %s: no such user\n",
+				lookupd.conf.lookupd_user);
+			problems++;
+		}
+	}
+	if (access(lookupd.conf.relay_db, R_OK) < 0) {
+		fprintf(stderr, LOOKUPD_NAME ": warning: relay_db %s: %s (lookups "
+			"answer a temporary failure until it exists)\n",
+			lookupd.conf.relay_db, strerror(errno));
+	}
+	return problems;
+}
+
+/* Run in the background: fork, new session, standard descriptors on
+ * /dev/null. */
+static void lookupd_daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		log_fatal(EX_OSERR, "fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		log_fatal(EX_OSERR, "setsid: %s", strerror(errno));
+	if (chdir("/") < 0)
+		log_fatal(EX_OSERR, "chdir /: %s", strerror(errno));
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		(void)dup2(fd, 0);
+		(void)dup2(fd, 1);
+		(void)dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+static void lookupd_open_store(void)
+{
+	struct relaydb_settings settings;
+	const char *error;
+
+	memset(&settings, 0, sizeof(settings));
+	settings.location = lookupd.conf.relay_db;
+	settings.lock_timeout_ms = (unsigned)lookupd.conf.relay_db_lock_timeout * 1000;
+	settings.create = false;	/* a missing store: temporary failures */
+	settings.keep_open = true;
+	lookupd.db = relaydb_open(&settings, &error);
+	if (lookupd.db == NULL)
+		log_fatal(EX_SOFTWARE, "relay store %s: %s", lookupd.conf.relay_db,
+			  error);
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf_path = RELAYGATE_CONF_DEFAULT_PATH, *error;
+	bool conf_given = false, foreground = false, check_only = false;
+	char message[1024];
+	struct sigaction sa;
+	struct rlimit rl;
+	time_t last_idle_check = 0;
+	size_t i;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "c:FtVh")) != -1) {
+		switch (opt) {
+		case 'c':
+			conf_path = optarg;
+			conf_given = true;
+			break;
+		case 'F':
+			foreground = true;
+			break;
+		case 't':
+			check_only = true;
+			break;
+		case 'V':
+			printf(LOOKUPD_NAME " %s\n", RELAYGATE_VERSION);
+			return 0;
+		case 'h':
+			lookupd_usage(stdout);
+			return 0;
+		default:
+			lookupd_usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, LOOKUPD_NAME ": unexpected argument: %s\n", argv[optind]);
+		lookupd_usage(stderr);
+		return EX_USAGE;
+	}
+	if (relaygate_conf_init(&lookupd.conf, &error) < 0) {
+		fprintf(stderr, LOOKUPD_NAME ": %s\n", error);
+		return EX_SOFTWARE;
+	}
+	if (relaygate_conf_load(&lookupd.conf, conf_path, conf_given, message,
+				sizeof(message)) < 0) {
+		fprintf(stderr, LOOKUPD_NAME ": %s\n", message);
+		return EX_CONFIG;
+	}
+	if (lookupd_check(conf_path, conf_given) > 0)
+		return EX_CONFIG;
+	if (check_only) {
+		printf(LOOKUPD_NAME ": %s: configuration OK\n", conf_given
+		       ? conf_path : RELAYGATE_CONF_DEFAULT_PATH);
+		return 0;
+	}
+	if (lookupd_add_listeners(lookupd.conf.lookupd_socketmap_listen,
+				  PROTOCOL_SOCKETMAP, message, sizeof(message)) < 0
+	    || lookupd_add_listeners(lookupd.conf.lookupd_policy_listen,
+				     PROTOCOL_POLICY, message, sizeof(message)) < 0) {
+		fprintf(stderr, LOOKUPD_NAME ": %s\n", message);
+		return EX_CONFIG;
+	}
+	log_open(LOOKUPD_NAME, foreground);
+
+	/* Room for every connection: raise the descriptor limit if we may. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rlim_t want = (rlim_t)lookupd.conf.lookupd_max_connections + 64;
+
+		if (rl.rlim_cur < want) {
+			rl.rlim_cur = want <= rl.rlim_max ? want : rl.rlim_max;
+			if (rl.rlim_cur < want && geteuid() == 0)
+				rl.rlim_max = rl.rlim_cur = want;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+
+	for (i = 0; i < lookupd.listener_count; i++) {
+		struct lookupd_listener *l = &lookupd.listeners[i];
+
+		l->watch.fd = listen_endpoint_open(&l->endpoint, LOOKUPD_BACKLOG,
+						   message, sizeof(message));
+		if (l->watch.fd < 0)
+			log_fatal(EX_UNAVAILABLE, "cannot listen: %s", message);
+		l->watch.handler = lookupd_accept;
+		l->watch.context = l;
+	}
+	if (!foreground)
+		lookupd_daemonize();
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = lookupd_on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	if (lookupd.conf.lookupd_expire)
+		lookupd_start_sweeper();
+	if (privilege_drop(lookupd.conf.lookupd_user, message, sizeof(message)) < 0)
+		log_fatal(EX_NOPERM, "%s", message);
+	lookupd_open_store();
+
+	lookupd.loop = event_loop_create();
+	if (lookupd.loop == NULL)
+		log_fatal(EX_OSERR, "epoll: %s", strerror(errno));
+	for (i = 0; i < lookupd.listener_count; i++) {
+		if (event_loop_add(lookupd.loop, &lookupd.listeners[i].watch,
+				   EVENT_READ) < 0)
+			log_fatal(EX_OSERR, "epoll: %s", strerror(errno));
+		log_info("listening proto=%s endpoint=%s",
+			 lookupd.listeners[i].protocol == PROTOCOL_POLICY
+			 ? "policy" : "socketmap", lookupd.listeners[i].endpoint.text);
+	}
+	lookupd.accepting = true;
+	log_info("started store=%s window=%llds expire=%s user=%s", lookupd.conf.relay_db,
+		 (long long)lookupd.conf.relay_window,
+		 lookupd.conf.lookupd_expire ? "yes" : "no",
+		 geteuid() == 0 ? "root" : lookupd.conf.lookupd_user);
+
+	while (!lookupd.stop) {
+		time_t now;
+
+		if (event_loop_run_once(lookupd.loop, 1000) < 0 && errno != EINTR)
+			log_fatal(EX_OSERR, "epoll_wait: %s", strerror(errno));
+		if (lookupd.reopen) {
+			lookupd.reopen = 0;
+			relaydb_close(&lookupd.db);
+			lookupd_open_store();
+			log_info("SIGHUP: store reopened");
+		}
+		now = time(NULL);
+		if (now != last_idle_check) {
+			last_idle_check = now;
+			lookupd_close_idle(now);
+		}
+		if (lookupd.sweeper > 0
+		    && waitpid(lookupd.sweeper, NULL, WNOHANG) == lookupd.sweeper) {
+			log_error("the expiry sweeper exited; expired grants are "
+				  "no longer deleted");
+			lookupd.sweeper = 0;
+		}
+	}
+	log_info("stopping queries=%lu", lookupd.queries);
+	while (lookupd.connections != NULL)
+		lookupd_connection_close(lookupd.connections);
+	for (i = 0; i < lookupd.listener_count; i++) {
+		close(lookupd.listeners[i].watch.fd);
+		if (lookupd.listeners[i].endpoint.family == AF_UNIX)
+			(void)unlink(((const struct sockaddr_un *)
+				      &lookupd.listeners[i].endpoint.addr)->sun_path);
+	}
+	if (lookupd.sweeper > 0) {
+		kill(lookupd.sweeper, SIGTERM);
+		(void)waitpid(lookupd.sweeper, NULL, 0);
+	}
+	event_loop_destroy(&lookupd.loop);
+	relaydb_close(&lookupd.db);
+	free(lookupd.listeners);
+	relaygate_conf_free(&lookupd.conf);
+	return 0;
+}
