@@ -74,8 +74,23 @@ int address_parse(const char *text, struct address *addr_r,
 
 const char *address_format(const struct address *addr, char *buf)
 {
-	if (inet_ntop(addr->family, addr->bytes, buf, ADDRESS_TEXT_MAX) == NULL)
+	/* The last result, per thread: a daemon formats the same address
+	 * for its lookup and its log line, and inet_ntop is not cheap. */
+	static __thread struct address last;
+	static __thread char last_text[ADDRESS_TEXT_MAX];
+	size_t len = addr->family == AF_INET ? 4 : 16;
+
+	if (last.family == addr->family && last_text[0] != '\0'
+	    && memcmp(last.bytes, addr->bytes, len) == 0) {
+		memcpy(buf, last_text, ADDRESS_TEXT_MAX);
+		return buf;
+	}
+	if (inet_ntop(addr->family, addr->bytes, buf, ADDRESS_TEXT_MAX) == NULL) {
 		snprintf(buf, ADDRESS_TEXT_MAX, "?");
+		return buf;
+	}
+	last = *addr;
+	memcpy(last_text, buf, ADDRESS_TEXT_MAX);
 	return buf;
 }
 

@@ -6,6 +6,14 @@
 /* Log as PROGNAME; to stderr when TO_STDERR, else to syslog LOG_MAIL. */
 void log_open(const char *progname, bool to_stderr);
 
+/* On stderr, collect lines and write them only at log_flush() (or when
+ * 64 KiB are pending, or with a warning or error): for event loops that
+ * log every request. Syslog lines are always sent at once. */
+void log_set_batched(bool batched);
+
+/* Write the collected lines. */
+void log_flush(void);
+
 /* Informational event. */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Something is wrong but the program goes on. */

@@ -691,6 +691,7 @@ int main(int argc, char **argv)
 			 ? "policy" : "socketmap", lookupd.listeners[i].endpoint.text);
 	}
 	lookupd.accepting = true;
+	log_set_batched(true);
 	log_info("started store=%s window=%llds expire=%s user=%s", lookupd.conf.relay_db,
 		 (long long)lookupd.conf.relay_window,
 		 lookupd.conf.lookupd_expire ? "yes" : "no",
@@ -699,8 +700,12 @@ int main(int argc, char **argv)
 	while (!lookupd.stop) {
 		time_t now;
 
+		/* One round of requests shares one store lock and check. */
+		relaydb_batch_begin(lookupd.db);
 		if (event_loop_run_once(lookupd.loop, 1000) < 0 && errno != EINTR)
 			log_fatal(EX_OSERR, "epoll_wait: %s", strerror(errno));
+		relaydb_batch_end(lookupd.db);
+		log_flush();
 		if (lookupd.reopen) {
 			lookupd.reopen = 0;
 			relaydb_close(&lookupd.db);
@@ -720,6 +725,7 @@ int main(int argc, char **argv)
 		}
 	}
 	log_info("stopping queries=%lu", lookupd.queries);
+	log_set_batched(false);
 	while (lookupd.connections != NULL)
 		lookupd_connection_close(lookupd.connections);
 	for (i = 0; i < lookupd.listener_count; i++) {

@@ -145,6 +145,18 @@ enum relaydb_lookup_result relaydb_lookup(struct relaydb *db,
 	return result;
 }
 
+void relaydb_batch_begin(struct relaydb *db)
+{
+	if (db->backend->batch != NULL)
+		db->backend->batch(db, true);
+}
+
+void relaydb_batch_end(struct relaydb *db)
+{
+	if (db->backend->batch != NULL)
+		db->backend->batch(db, false);
+}
+
 int relaydb_remove(struct relaydb *db, const struct address *addresses,
 		   size_t count, bool *found_r, const char **error_r)
 {

@@ -82,6 +82,13 @@ enum relaydb_lookup_result relaydb_lookup(struct relaydb *db,
 					  int64_t *when_r,
 					  const char **error_r);
 
+/* For keep_open readers in an event loop: between relaydb_batch_begin()
+ * and relaydb_batch_end(), lookups share one shared lock and one check
+ * that the store is unchanged, taken at the first of them. Keep batches
+ * short (one round of requests): writers wait for the end. */
+void relaydb_batch_begin(struct relaydb *db);
+void relaydb_batch_end(struct relaydb *db);
+
 /* Remove the COUNT addresses in one update; found_r[i] (if FOUND_R is
  * not NULL) tells whether ADDRESSES[i] was stored. */
 int relaydb_remove(struct relaydb *db, const struct address *addresses,

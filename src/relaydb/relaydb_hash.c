@@ -47,6 +47,9 @@ struct hash_reader {
 	struct hash_session session;	/* unlocked between lookups */
 	struct stat st;		/* the file when the session was opened */
 	bool settled;		/* its times were older than the opening */
+	bool locked;		/* LOCK_SH held (within a batch) */
+	bool batching;		/* keep the lock until the batch ends */
+	int key_style;		/* -1 unknown, 0 without NUL, 1 with NUL */
 	unsigned long reopens;
 };
 
@@ -287,8 +290,9 @@ static int hash_session_begin(struct relaydb *db, bool write, bool bulk,
 		return -1;
 	}
 	session->db->set_errcall(session->db, hash_db_errcall);
-	/* Whole-file operations get a large cache; one-address operations
-	 * keep libdb's default. (Grants lost under concurrent postmap -q
+	/* Whole-file operations and kept readers get a large cache (memory
+	 * is used only as pages are read); one-address operations keep
+	 * libdb's default. (Grants lost under concurrent postmap -q
 	 * readers were not the cache's doing: see page_commit.c on growth.) */
 	if (bulk)
 		(void)session->db->set_cachesize(session->db, 0,
@@ -436,6 +440,7 @@ static int hash_open(struct relaydb *db)
 			return -1;
 		}
 		reader->session.fd = -1;
+		reader->key_style = -1;
 		db->backend_context = reader;
 	}
 	if (!db->settings.create)
@@ -524,6 +529,25 @@ static int hash_write(struct relaydb *db, const struct relaydb_grant *grants,
 	return hash_session_commit(db, &session);
 }
 
+/* The key style of an open store, from its first key: 1 if it ends in
+ * NUL (makemap -N, postmap), 0 if not, -1 for an empty store or an error
+ * (then both are tried). */
+static int hash_key_style(DB *hdb)
+{
+	DBC *cursor;
+	DBT key, value;
+	int style = -1;
+
+	if (hdb->cursor(hdb, NULL, &cursor, 0) != 0)
+		return -1;
+	memset(&key, 0, sizeof(key));
+	memset(&value, 0, sizeof(value));
+	if (cursor->get(cursor, &key, &value, DB_FIRST) == 0 && key.size > 0)
+		style = ((const char *)key.data)[key.size - 1] == '\0';
+	(void)cursor->close(cursor);
+	return style;
+}
+
 /* True when a file with ST's times, read at NOW (the coarse clock the
  * kernel stamps files with), cannot be changed again without its mtime or
  * ctime changing: both are strictly older than NOW. On a filesystem with
@@ -580,6 +604,8 @@ static int hash_read_acquire(struct relaydb *db, struct hash_session **session_r
 		return hash_session_begin(db, false, false, scratch);
 	}
 	*session_r = &reader->session;
+	if (reader->locked)
+		return 0;	/* checked at the start of this batch */
 	if (reader->session.db != NULL) {
 		if (file_lock(reader->session.fd, FILE_LOCK_SHARED,
 			      db->settings.lock_timeout_ms) < 0) {
@@ -595,16 +621,21 @@ static int hash_read_acquire(struct relaydb *db, struct hash_session **session_r
 					  : strerror(err));
 			return -1;
 		}
-		if (reader->settled && hash_reader_current(db, reader))
+		if (reader->settled && hash_reader_current(db, reader)) {
+			reader->locked = true;
 			return 0;
+		}
 		hash_session_abort(&reader->session);
 	}
-	if (hash_session_begin(db, false, false, &reader->session) < 0)
+	if (hash_session_begin(db, false, true, &reader->session) < 0)
 		return -1;
+	reader->locked = true;
+	reader->key_style = hash_key_style(reader->session.db);
 	if (fstat(reader->session.fd, &reader->st) < 0) {
 		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: fstat: %s",
 				  db->location, strerror(errno));
 		hash_session_abort(&reader->session);
+		reader->locked = false;
 		return -1;
 	}
 	clock_gettime(CLOCK_REALTIME_COARSE, &now);
@@ -618,10 +649,29 @@ static int hash_read_acquire(struct relaydb *db, struct hash_session **session_r
 static void hash_read_release(struct relaydb *db, struct hash_session *session,
 			      bool failed)
 {
-	if (db->backend_context == NULL || failed)
+	struct hash_reader *reader = db->backend_context;
+
+	if (reader == NULL || failed) {
 		hash_session_abort(session);
-	else
+		if (reader != NULL)
+			reader->locked = false;
+	} else if (!reader->batching) {
 		(void)file_unlock(session->fd);
+		reader->locked = false;
+	}
+}
+
+static void hash_batch(struct relaydb *db, bool begin)
+{
+	struct hash_reader *reader = db->backend_context;
+
+	if (reader == NULL)
+		return;
+	reader->batching = begin;
+	if (!begin && reader->locked) {
+		(void)file_unlock(reader->session.fd);
+		reader->locked = false;
+	}
 }
 
 static enum relaydb_lookup_result hash_lookup(struct relaydb *db,
@@ -638,6 +688,12 @@ static enum relaydb_lookup_result hash_lookup(struct relaydb *db,
 	/* Our keys have no NUL; a store made by makemap -N or postmap has
 	 * NUL-terminated keys, which sendmail and Postfix read too. */
 	for (style = 0; style < 2; style++) {
+		struct hash_reader *reader = db->backend_context;
+
+		/* A kept reader knows the store's style and tries only it. */
+		if (reader != NULL && reader->key_style >= 0
+		    && reader->key_style != style)
+			continue;
 		for (k = 0; k < nkeys; k++) {
 			if (hash_get_time_style(session->db, keys[k], style == 1,
 						when_r, &ret) == 0) {
@@ -911,4 +967,5 @@ const struct relaydb_backend relaydb_backend_hash = {
 	.expire = hash_expire,
 	.iterate = hash_iterate,
 	.replace_all = hash_replace_all,
+	.batch = hash_batch,
 };

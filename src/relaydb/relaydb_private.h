@@ -29,6 +29,8 @@ struct relaydb_backend {
 		       void *context);
 	int (*replace_all)(struct relaydb *db,
 			   const struct relaydb_grant *grants, size_t count);
+	/* Start or end a batch of lookups (keep_open readers). */
+	void (*batch)(struct relaydb *db, bool begin);
 };
 
 struct relaydb {
