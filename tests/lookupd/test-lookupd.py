@@ -1190,9 +1190,9 @@ def case_idle(env):
     # second boundary is closed just after the next one when the loop is
     # kept awake by other clients.
     d = env.start(extra=['lookupd_idle_timeout = 1s'])
+    time.sleep((1.80 - time.time() % 1.0) % 1.0)
     busy = env.client(d.sm)
     expect_sm(busy, '127.0.0.2', 'OK OK', 'busy connection')
-    time.sleep((1.80 - time.time() % 1.0) % 1.0)
     victim = env.client(d.sm)
     connected = time.monotonic()
     while time.monotonic() - connected < 0.5:
