@@ -3,6 +3,7 @@
 #include "relaygate_conf.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,12 +180,27 @@ static int conf_handle(void *context, const char *key, const char *value,
 		}
 		return conf_set_string(&conf->lookupd_socketmap_name, value,
 				       error_r);
-	case CONF_LOOKUPD_USER:
+	case CONF_LOOKUPD_USER: {
+		struct passwd *pw;
+
 		if (*value == '\0' || strchr(value, ' ') != NULL) {
 			*error_r = "expected a user name";
 			return -1;
 		}
+		pw = getpwnam(value);
+		if (pw == NULL) {
+			snprintf(message, sizeof(message),
+				 "expected an existing user (no user \"%.64s\")",
+				 value);
+			*error_r = message;
+			return -1;
+		}
+		if (pw->pw_uid == 0) {
+			*error_r = "expected an unprivileged user, not one with uid 0";
+			return -1;
+		}
 		return conf_set_string(&conf->lookupd_user, value, error_r);
+	}
 	case CONF_LOOKUPD_EXPIRE:
 		return conf_set_bool(&conf->lookupd_expire, value, error_r);
 	case CONF_LOOKUPD_LOG_DECISIONS:

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pwd.h>
-#include <sys/prctl.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -53,8 +53,10 @@ struct lookupd_connection {
 	enum lookupd_protocol protocol;
 	struct buffer input;
 	struct buffer output;
-	time_t last_active;
+	uint64_t last_active_ms;	/* monotonic */
 	bool input_closed;		/* peer sent EOF */
+	bool closing;			/* protocol violation: send what is
+					 * answered, then close */
 	struct lookupd_connection *prev, *next;
 };
 
@@ -68,10 +70,19 @@ static struct {
 	struct lookupd_connection *connections;
 	long connection_count;
 	pid_t sweeper;
+	int sweeper_pipe;		/* write end: the sweeper's lifeline */
 	volatile sig_atomic_t stop;
 	volatile sig_atomic_t reopen;
 	unsigned long queries;
 } lookupd;
+
+static uint64_t lookupd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static void lookupd_usage(FILE *out)
 {
@@ -210,51 +221,62 @@ static int lookupd_policy_answer(struct lookupd_connection *conn,
 	return buffer_append(&conn->output, reply, strlen(reply));
 }
 
-/* Answer every whole request in CONN's input; -1 closes the connection. */
-static int lookupd_connection_process(struct lookupd_connection *conn)
+/* Answer the whole requests in CONN's input while the output has room.
+ * On a protocol violation the connection is marked closing: the answers
+ * already made are still sent, the rest of the input is dropped. Returns
+ * true when it answered something. */
+static bool lookupd_connection_process(struct lookupd_connection *conn)
 {
-	while (buffer_length(&conn->input) > 0
+	bool answered = false;
+
+	while (!conn->closing && buffer_length(&conn->input) > 0
 	       && buffer_length(&conn->output) < LOOKUPD_OUTPUT_MAX / 2) {
 		const unsigned char *data = buffer_data(&conn->input);
 		size_t len = buffer_length(&conn->input), consumed = 0;
 		const char *error = NULL;
+		int ret;
 
 		if (conn->protocol == PROTOCOL_SOCKETMAP) {
 			const unsigned char *payload;
 			size_t payload_len;
+			enum netstring_result r = netstring_parse(
+			    data, len, SOCKETMAP_REQUEST_MAX, &payload,
+			    &payload_len, &consumed, &error);
 
-			switch (netstring_parse(data, len, SOCKETMAP_REQUEST_MAX,
-						&payload, &payload_len,
-						&consumed, &error)) {
-			case NETSTRING_INCOMPLETE:
-				return 0;
-			case NETSTRING_INVALID:
+			if (r == NETSTRING_INCOMPLETE)
+				break;
+			if (r == NETSTRING_INVALID) {
 				log_warn("socketmap client closed: %s", error);
-				return -1;
-			case NETSTRING_OK:
+				conn->closing = true;
 				break;
 			}
-			if (lookupd_socketmap_answer(conn, payload, payload_len) < 0)
-				return -1;
+			ret = lookupd_socketmap_answer(conn, payload, payload_len);
 		} else {
 			struct policy_request req;
+			enum policy_parse_result r = policy_request_parse(
+			    data, len, &req, &consumed, &error);
 
-			switch (policy_request_parse(data, len, &req, &consumed,
-						     &error)) {
-			case POLICY_PARSE_INCOMPLETE:
-				return 0;
-			case POLICY_PARSE_INVALID:
+			if (r == POLICY_PARSE_INCOMPLETE)
+				break;
+			if (r == POLICY_PARSE_INVALID) {
 				log_warn("policy client closed: %s", error);
-				return -1;
-			case POLICY_PARSE_OK:
+				conn->closing = true;
 				break;
 			}
-			if (lookupd_policy_answer(conn, &req) < 0)
-				return -1;
+			ret = lookupd_policy_answer(conn, &req);
+		}
+		if (ret < 0) {
+			/* Cannot happen below half the output cap. */
+			log_error("internal error: answer does not fit");
+			conn->closing = true;
+			break;
 		}
 		buffer_consume(&conn->input, consumed);
+		answered = true;
 	}
-	return 0;
+	if (conn->closing)
+		buffer_consume(&conn->input, buffer_length(&conn->input));
+	return answered;
 }
 
 /* Write what CONN has to send; -1 on a write error. */
@@ -275,37 +297,14 @@ static int lookupd_connection_flush(struct lookupd_connection *conn)
 	return 0;
 }
 
-/* Watch for input unless the client lags behind with our replies, and for
- * output while replies are pending. */
-static void lookupd_connection_rewatch(struct lookupd_connection *conn)
-{
-	unsigned events = 0;
-
-	if (!conn->input_closed
-	    && buffer_length(&conn->output) < LOOKUPD_OUTPUT_MAX / 2)
-		events |= EVENT_READ;
-	if (buffer_length(&conn->output) > 0)
-		events |= EVENT_WRITE;
-	(void)event_loop_modify(lookupd.loop, &conn->watch, events);
-}
-
 static void lookupd_connection_event(struct event_watch *watch, unsigned events)
 {
 	struct lookupd_connection *conn = watch->context;
+	unsigned want = 0;
 
-	conn->last_active = time(NULL);
-	if (events & EVENT_WRITE) {
-		if (lookupd_connection_flush(conn) < 0) {
-			lookupd_connection_close(conn);
-			return;
-		}
-		/* Requests held back while the output was full. */
-		if (lookupd_connection_process(conn) < 0) {
-			lookupd_connection_close(conn);
-			return;
-		}
-	}
-	if ((events & (EVENT_READ | EVENT_ERROR)) && !conn->input_closed) {
+	conn->last_active_ms = lookupd_now_ms();
+	if ((events & (EVENT_READ | EVENT_ERROR)) && !conn->input_closed
+	    && !conn->closing) {
 		size_t room;
 		unsigned char *at = buffer_reserve(&conn->input,
 						   LOOKUPD_READ_CHUNK, &room);
@@ -313,33 +312,43 @@ static void lookupd_connection_event(struct event_watch *watch, unsigned events)
 
 		if (at == NULL) {
 			log_warn("client closed: request over the size limit");
-			lookupd_connection_close(conn);
-			return;
-		}
-		n = recv(watch->fd, at, room, 0);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			n = -2;
-		if (n == -1 || (n == 0 && buffer_length(&conn->input) > 0)) {
-			/* An error, or EOF inside a request: nothing to answer. */
-			lookupd_connection_close(conn);
-			return;
-		}
-		if (n == 0)
-			conn->input_closed = true;
-		if (n > 0) {
-			buffer_commit(&conn->input, (size_t)n);
-			if (lookupd_connection_process(conn) < 0) {
+			conn->closing = true;
+		} else {
+			n = recv(watch->fd, at, room, 0);
+			if (n > 0)
+				buffer_commit(&conn->input, (size_t)n);
+			else if (n == 0)
+				conn->input_closed = true;
+			else if (errno != EAGAIN && errno != EINTR) {
 				lookupd_connection_close(conn);
 				return;
 			}
 		}
 	}
-	if (lookupd_connection_flush(conn) < 0
-	    || (conn->input_closed && buffer_length(&conn->output) == 0)) {
+	/* Answer and send until the input holds no whole request or the
+	 * client stops taking answers. */
+	for (;;) {
+		bool answered = lookupd_connection_process(conn);
+
+		if (lookupd_connection_flush(conn) < 0) {
+			lookupd_connection_close(conn);
+			return;
+		}
+		if (!answered || buffer_length(&conn->output) > 0)
+			break;
+	}
+	if (buffer_length(&conn->output) == 0
+	    && (conn->closing || conn->input_closed)) {
+		/* Done, or EOF inside a request: nothing more to answer. */
 		lookupd_connection_close(conn);
 		return;
 	}
-	lookupd_connection_rewatch(conn);
+	if (buffer_length(&conn->output) > 0)
+		want |= EVENT_WRITE;
+	if (!conn->input_closed && !conn->closing
+	    && buffer_length(&conn->output) < LOOKUPD_OUTPUT_MAX / 2)
+		want |= EVENT_READ;
+	(void)event_loop_modify(lookupd.loop, &conn->watch, want);
 }
 
 static void lookupd_accept(struct event_watch *watch, unsigned events)
@@ -372,7 +381,7 @@ static void lookupd_accept(struct event_watch *watch, unsigned events)
 		conn->watch.fd = fd;
 		conn->watch.handler = lookupd_connection_event;
 		conn->watch.context = conn;
-		conn->last_active = time(NULL);
+		conn->last_active_ms = lookupd_now_ms();
 		if (event_loop_add(lookupd.loop, &conn->watch, EVENT_READ) < 0) {
 			log_error("epoll: %s", strerror(errno));
 			close(fd);
@@ -399,14 +408,15 @@ static void lookupd_accept(struct event_watch *watch, unsigned events)
 	}
 }
 
-/* Close connections idle for longer than lookupd_idle_timeout. */
-static void lookupd_close_idle(time_t now)
+/* Close connections idle for lookupd_idle_timeout or longer. */
+static void lookupd_close_idle(uint64_t now_ms)
 {
 	struct lookupd_connection *conn = lookupd.connections, *next;
+	uint64_t limit = (uint64_t)lookupd.conf.lookupd_idle_timeout * 1000u;
 
 	for (; conn != NULL; conn = next) {
 		next = conn->next;
-		if (now - conn->last_active >= lookupd.conf.lookupd_idle_timeout)
+		if (now_ms - conn->last_active_ms >= limit)
 			lookupd_connection_close(conn);
 	}
 }
@@ -445,15 +455,17 @@ static int lookupd_add_listeners(const char *text, enum lookupd_protocol protoco
 }
 
 /* The expiry sweeper: a child that keeps the starting user (it rewrites
- * the store) and deletes grants older than relay_window every minute.
- * It parses nothing from the network. */
-static void lookupd_sweeper_run(void)
+ * the store) and deletes grants older than relay_window at start and then
+ * every minute. It parses nothing from the network. It waits on LIFELINE,
+ * the read end of a pipe the daemon holds open: when the daemon exits or
+ * closes it, the sweeper exits too (the daemon, no longer root, cannot
+ * signal it). */
+static void lookupd_sweeper_run(int lifeline)
 {
 	struct relaydb_settings settings;
 	struct relaydb *db;
 	const char *error;
 
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 	memset(&settings, 0, sizeof(settings));
 	settings.location = lookupd.conf.relay_db;
 	settings.lock_timeout_ms = (unsigned)lookupd.conf.relay_db_lock_timeout * 1000;
@@ -462,9 +474,9 @@ static void lookupd_sweeper_run(void)
 	while (!lookupd.stop) {
 		uint64_t removed = 0, skipped = 0;
 		int64_t cutoff = (int64_t)time(NULL) - lookupd.conf.relay_window;
+		struct pollfd pfd;
+		int ready;
 
-		if (getppid() == 1)
-			break;
 		db = relaydb_open(&settings, &error);
 		if (db == NULL)
 			log_error("expire: %s", error);
@@ -475,25 +487,41 @@ static void lookupd_sweeper_run(void)
 				 (unsigned long long)removed,
 				 (unsigned long long)skipped, (long long)cutoff);
 		relaydb_close(&db);
-		sleep(LOOKUPD_SWEEP_INTERVAL);
+		pfd.fd = lifeline;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		ready = poll(&pfd, 1, LOOKUPD_SWEEP_INTERVAL * 1000);
+		if (ready > 0)
+			break;	/* EOF: the daemon is gone */
+		if (ready < 0 && errno != EINTR) {
+			log_error("expire: poll: %s", strerror(errno));
+			break;
+		}
 	}
 	_exit(0);
 }
 
 static void lookupd_start_sweeper(void)
 {
-	pid_t pid = fork();
+	int lifeline[2];
+	pid_t pid;
 
+	if (pipe2(lifeline, O_CLOEXEC) < 0)
+		log_fatal(EX_OSERR, "pipe for the expiry sweeper: %s", strerror(errno));
+	pid = fork();
 	if (pid < 0)
 		log_fatal(EX_OSERR, "fork for the expiry sweeper: %s", strerror(errno));
 	if (pid == 0) {
 		size_t i;
 
+		close(lifeline[1]);
 		for (i = 0; i < lookupd.listener_count; i++)
 			close(lookupd.listeners[i].watch.fd);
-		lookupd_sweeper_run();
+		lookupd_sweeper_run(lifeline[0]);
 	}
+	close(lifeline[0]);
 	lookupd.sweeper = pid;
+	lookupd.sweeper_pipe = lifeline[1];
 }
 
 /* Check everything -t checks; print each problem. Returns the number. */
@@ -520,12 +548,15 @@ static int lookupd_check(const char *conf_path, bool conf_given)
 			conf_given ? conf_path : "configuration");
 		problems++;
 	}
-	if ((getuid() == 0 || geteuid() == 0)) {
-		if (getpwnam(lookupd.conf.lookupd_user) == NULL) {
-			fprintf(stderr, LOOKUPD_NAME ": lookupd_user %s: no such user\n",
-				lookupd.conf.lookupd_user);
-			problems++;
-		}
+	/* The default user must exist when it is used (a named one was
+	 * checked with its line by the configuration parser). */
+	if ((getuid() == 0 || geteuid() == 0)
+	    && getpwnam(lookupd.conf.lookupd_user) == NULL) {
+		fprintf(stderr, LOOKUPD_NAME ": %s: lookupd_user %s (the default): "
+			"no such user; set lookupd_user\n",
+			conf_given ? conf_path : RELAYGATE_CONF_DEFAULT_PATH,
+			lookupd.conf.lookupd_user);
+		problems++;
 	}
 	if (access(lookupd.conf.relay_db, R_OK) < 0) {
 		fprintf(stderr, LOOKUPD_NAME ": warning: relay_db %s: %s (lookups "
@@ -583,7 +614,7 @@ int main(int argc, char **argv)
 	char message[1024];
 	struct sigaction sa;
 	struct rlimit rl;
-	time_t last_idle_check = 0;
+	uint64_t last_idle_check = 0;
 	size_t i;
 	int opt;
 
@@ -698,11 +729,11 @@ int main(int argc, char **argv)
 		 geteuid() == 0 ? "root" : lookupd.conf.lookupd_user);
 
 	while (!lookupd.stop) {
-		time_t now;
+		uint64_t now;
 
 		/* One round of requests shares one store lock and check. */
 		relaydb_batch_begin(lookupd.db);
-		if (event_loop_run_once(lookupd.loop, 1000) < 0 && errno != EINTR)
+		if (event_loop_run_once(lookupd.loop, 250) < 0 && errno != EINTR)
 			log_fatal(EX_OSERR, "epoll_wait: %s", strerror(errno));
 		relaydb_batch_end(lookupd.db);
 		log_flush();
@@ -712,8 +743,8 @@ int main(int argc, char **argv)
 			lookupd_open_store();
 			log_info("SIGHUP: store reopened");
 		}
-		now = time(NULL);
-		if (now != last_idle_check) {
+		now = lookupd_now_ms();
+		if (now - last_idle_check >= 250) {
 			last_idle_check = now;
 			lookupd_close_idle(now);
 		}
@@ -735,7 +766,9 @@ int main(int argc, char **argv)
 				      &lookupd.listeners[i].endpoint.addr)->sun_path);
 	}
 	if (lookupd.sweeper > 0) {
-		kill(lookupd.sweeper, SIGTERM);
+		/* We may no longer signal it (it kept root): closing its
+		 * lifeline ends it. */
+		close(lookupd.sweeper_pipe);
 		(void)waitpid(lookupd.sweeper, NULL, 0);
 	}
 	event_loop_destroy(&lookupd.loop);

@@ -36,48 +36,6 @@ import time
 import traceback
 
 EXPECTED_TO_FAIL = {
-    'config-check/unknown-user-names-file-and-line':
-        'relaygate-lookupd -t with "lookupd_user = nosuchuser" on line 3 exits 78 '
-        'but prints "lookupd_user nosuchuser: no such user" without the file '
-        'and line (every other configuration error says FILE:LINE:)',
-    'protocol/answers-before-a-bad-request-are-sent':
-        'a valid request followed in the same read by a malformed one (socketmap '
-        '"19:relaygate 127.0.0.2,7;garbage", or a good policy block then a line '
-        'without "=") is answered internally (and logged as a decision) but the '
-        'connection is closed without sending that answer: the output buffer is '
-        'dropped instead of flushed before the close',
-    'limits/idle-timeout-early':
-        'lookupd_idle_timeout is measured in whole seconds of time(NULL) and a '
-        'connection is closed when now - last_active >= timeout: a connection '
-        'made at x.80 s is closed at (x+1).0 s while other clients keep the '
-        'loop awake, i.e. after 0.2 s of idleness with lookupd_idle_timeout = '
-        '1s (up to a second early for any value); a sendmail or Postfix client '
-        'then finds its fresh connection closed',
-    'protocol/stall-after-32k-of-answers':
-        'one read whose requests produce more than 32 KiB of answers (socketmap: '
-        '600 x "0:," sent at once, each answered "PERM request without a space '
-        '..." = 57 bytes) gets only the first 575 answers: processing stops at '
-        'LOOKUPD_OUTPUT_MAX/2 leaving whole requests in the input buffer, and '
-        'once the output is flushed only EVENT_READ is watched, so they wait '
-        'for more bytes from the client (the client waits for them: stall until '
-        'lookupd_idle_timeout); with EOF after the requests, the rest is '
-        'dropped as "EOF inside a request" and the connection closed',
-    'config-check/root-user-passes-t':
-        'relaygate-lookupd -t with "lookupd_user = root" prints "configuration '
-        'OK" and exits 0, yet starting with it exits 77 ("user root is root; '
-        'name an unprivileged user"): -t checks only that the user exists',
-    'expire/sigterm-exits':
-        'with lookupd_expire = yes, started as root: SIGTERM logs "stopping" and '
-        'then hangs for ever in waitpid(): the daemon (now nobody) cannot '
-        'kill() the root sweeper (EPERM), so the sweeper never sees a signal '
-        'and, its parent being alive, sweeps again every 60 s; only SIGKILL '
-        'ends the daemon (exit 0 and the sweeper gone expected)',
-    'expire/sweeper-dies-with-daemon':
-        'with lookupd_expire = yes, started as root: after the daemon is killed '
-        '(SIGKILL) the root sweeper lives on for up to 60 s (its PR_SET_PDEATHSIG '
-        'signal is sent with the dead parent\'s credentials, nobody, so it is not '
-        'delivered; only the getppid() == 1 check after its sleep ends it, and '
-        'never when the reaper is a subreaper other than PID 1)',
 }
 
 WINDOW = 1800          # relay_window = 30m in every configuration below
@@ -795,8 +753,7 @@ def case_sm_framing(env):
     closed, got = c.wait_closed()
     check(closed, 'good request then framing error: connection closed')
     check(got == b'5:OK OK,', 'good request then framing error: its answer is '
-          'sent before the close, got %r' % got,
-          bug='protocol/answers-before-a-bad-request-are-sent')
+          'sent before the close, got %r' % got)
     check(d.running(), 'daemon survived the framing errors')
     time.sleep(0.1)
     check('socketmap client closed' in d.log(), 'framing errors are logged')
@@ -907,8 +864,7 @@ def case_sm_long_answers(env):
         check(all(a == perm for a in answers[:n]), 'pipelined answers are %r' % perm)
         check(answers[n:] in ([], ['OK OK']), 'last answer OK OK: %r' % answers[n:])
         check(len(answers) == n + 1, '%d requests%s: all answered, got %d answers'
-              % (n + 1, ' then EOF' if half_close else '', len(answers)),
-              bug='protocol/stall-after-32k-of-answers')
+              % (n + 1, ' then EOF' if half_close else '', len(answers)))
         c.close()
     check(d.running(), 'daemon still running')
 
@@ -953,8 +909,7 @@ def case_policy_violations(env):
     closed, got = c.wait_closed()
     check(closed, 'good block then a bad one: connection closed')
     check(got == b'action=OK\n\n', 'good block then a bad one: the first is '
-          'answered before the close, got %r' % got,
-          bug='protocol/answers-before-a-bad-request-are-sent')
+          'answered before the close, got %r' % got)
     c = env.client(d.pol)
     c.send(R + b'client_address=127.0.0.2\n')
     c.sock.shutdown(socket.SHUT_WR)
@@ -1203,7 +1158,7 @@ def case_idle(env):
     except (CheckFailed, OSError) as e:
         got = 'closed (%s)' % e
     check(got == 'OK OK', 'a connection idle for 0.5 s with lookupd_idle_timeout '
-          '= 1s is still open: got %s' % got, bug='limits/idle-timeout-early')
+          '= 1s is still open: got %s' % got)
 
 
 @case('limits/slow-reader',
@@ -1316,7 +1271,7 @@ def case_expire(env):
         return not any(os.path.exists('/proc/%d' % p) for p in pids)
     rc = d.stop(timeout=2)
     check(rc == 0, 'SIGTERM: exit 0 within 2 s, got %s (-9: it hung and was '
-          'killed)' % rc, bug='expire/sigterm-exits')
+          'killed)' % rc)
     if rc == 0:
         check(gone(children, 2), 'sweeper %s stopped by SIGTERM' % children)
 
@@ -1335,13 +1290,13 @@ def case_expire(env):
     env.strays += children
     d2.kill9()
     check(gone(children, 2), 'sweeper %s exits within 2 s of its daemon\'s '
-          'SIGKILL' % children, bug='expire/sweeper-dies-with-daemon')
+          'SIGKILL' % children)
 
 
 @case('config-check/-t',
       'relaygate-lookupd -t exits 78 naming FILE:LINE for each bad setting, '
       'names the file when nothing is to be listened on, and exits 0 for a '
-      'good configuration without opening any socket; starting exits 77 for '
+      'good configuration without opening any socket; starting exits 78 for '
       'lookupd_user = root and 69 for a port in use')
 def case_config_check(env):
     def run_t(lines):
@@ -1388,18 +1343,17 @@ def case_config_check(env):
           'unknown lookupd_user: exit 78 naming the user, got %d %r'
           % (r.returncode, r.stderr.strip()))
     check('%s:3:' % conf in r.stderr, 'unknown lookupd_user: message names %s:3; '
-          'got %r' % (conf, r.stderr.strip()),
-          bug='config-check/unknown-user-names-file-and-line')
-    # lookupd_user = root: the daemon refuses to run (77); -t should say so.
+          'got %r' % (conf, r.stderr.strip()))
+    # lookupd_user = root is a configuration error, for -t and for a start.
     conf, r = run_t([listen, 'lookupd_user = root'])
     start = subprocess.run([env.lookupd, '-F', '-c', conf], capture_output=True,
                            text=True, timeout=10)
-    check(start.returncode == 77 and 'root' in start.stderr,
-          'lookupd_user = root: start refused with exit 77, got %d %r'
+    check(r.returncode == 78 and '%s:3:' % conf in r.stderr and 'uid 0' in r.stderr,
+          'lookupd_user = root: -t exits 78 naming %s:3, got %d %r'
+          % (conf, r.returncode, r.stderr.strip()))
+    check(start.returncode == 78 and 'uid 0' in start.stderr,
+          'lookupd_user = root: start refused with exit 78, got %d %r'
           % (start.returncode, start.stderr.strip()))
-    check(r.returncode == 78, 'lookupd_user = root: -t exits 78 as the start '
-          'would fail, got %d %r' % (r.returncode, r.stdout.strip()),
-          bug='config-check/root-user-passes-t')
     # A port another program listens on: exit 69 naming the endpoint.
     blocker = socket.socket()
     blocker.bind(('127.0.0.1', 0))
