@@ -26,6 +26,7 @@
 static const uint64_t regrow_seeds[] = {
 	1796200103759323003ULL,		/* 59 grants lost */
 	14504034806550793112ULL,	/* write failed: DB_PAGE_NOTFOUND */
+	15074457263318328764ULL,	/* one key of an IPv6 grant lost */
 };
 
 /* Record the addresses in the order SEED gives into a new store in DIR;
