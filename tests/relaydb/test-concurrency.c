@@ -249,6 +249,42 @@ static void run_reader(unsigned r)
 	_exit(0);
 }
 
+/* What tells one store file from its replacement: a new inode. Its
+ * number is no proof (ext4 gives a freed number to the next new file at
+ * once); its birth time is, where the file system keeps one, and else
+ * the size (which never changes in place, see page_commit.c). */
+struct store_identity {
+	uint64_t ino;
+	uint64_t size;
+	int64_t birth_sec;
+	uint32_t birth_nsec;
+	bool has_birth;
+};
+
+static void store_identity_get(struct store_identity *id)
+{
+	struct statx stx;
+
+	memset(id, 0, sizeof(*id));
+	if (statx(AT_FDCWD, store_path, 0, STATX_INO | STATX_SIZE
+		  | STATX_BTIME, &stx) < 0)
+		return;
+	id->ino = stx.stx_ino;
+	id->size = stx.stx_size;
+	id->has_birth = (stx.stx_mask & STATX_BTIME) != 0;
+	id->birth_sec = stx.stx_btime.tv_sec;
+	id->birth_nsec = stx.stx_btime.tv_nsec;
+}
+
+static bool store_identity_differs(const struct store_identity *a,
+				   const struct store_identity *b)
+{
+	if (a->ino != b->ino || a->size != b->size)
+		return true;
+	return a->has_birth && b->has_birth
+	    && (a->birth_sec != b->birth_sec || a->birth_nsec != b->birth_nsec);
+}
+
 /* Run postmap -q KEY against the store. Returns the wait status. */
 static int run_postmap(const char *key, char *out, size_t size)
 {
@@ -276,16 +312,14 @@ static void run_mta_reader(unsigned m)
 			const char *argv[] = { "makemap", "-u", "hash",
 					       store_path, NULL };
 			char err[4096];
-			struct stat before, after;
+			struct store_identity before, after;
 			int status;
 			char *line, *save = NULL;
 
-			if (stat(store_path, &before) < 0)
-				memset(&before, 0, sizeof(before));
+			store_identity_get(&before);
 			status = store_test_run_split(argv, out, out_size,
 						      err, sizeof(err));
-			if (stat(store_path, &after) < 0)
-				memset(&after, 0, sizeof(after));
+			store_identity_get(&after);
 			/* A writer that changes the map's size renames a new
 			 * file into place (see page_commit.c). sendmail's
 			 * safety checks then refuse the map (EX_CANTCREAT):
@@ -296,15 +330,12 @@ static void run_mta_reader(unsigned m)
 			 * filechanged()'s true, printed as errno 1). A
 			 * temporary failure, which sendmail answers with 4xx,
 			 * never a wrong answer: counted, not an error, when
-			 * the map really was replaced while makemap ran (a
-			 * new inode, or a new size: an inode number may be
-			 * reused, the size never changes in place). */
+			 * the map really was replaced while makemap ran. */
 			if (status != -1 && WIFEXITED(status)
 			    && WEXITSTATUS(status) == 73
 			    && (strstr(err, "changed after open") != NULL
 				|| strstr(err, "Operation not permitted") != NULL)
-			    && (before.st_ino != after.st_ino
-				|| before.st_size != after.st_size)) {
+			    && store_identity_differs(&before, &after)) {
 				report->open_refusals++;
 				continue;
 			}
