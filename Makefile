@@ -22,14 +22,14 @@ check:
 	$(MAKE) check-plain check-asan check-fuzz
 
 check-plain: all
-	$(MESON) test -C $(BUILD) --print-errorlogs --no-suite open-bug
+	$(MESON) test -C $(BUILD) --print-errorlogs
 
 check-asan:
 	@test -f $(ASAN_BUILD)/build.ninja || $(MESON) setup $(ASAN_BUILD) -Dwerror=true \
 		-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 	$(MESON) compile -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		$(MESON) test -C $(ASAN_BUILD) --print-errorlogs --no-suite bench --no-suite slow --no-suite open-bug
+		$(MESON) test -C $(ASAN_BUILD) --print-errorlogs --no-suite bench --no-suite slow
 
 check-fuzz:
 	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang $(MESON) setup $(FUZZ_BUILD) -Dfuzz=true \

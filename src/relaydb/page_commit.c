@@ -9,6 +9,10 @@
  *  - one data page, plus the meta page differing only in its advisory
  *    element count, is written in place, data page first (each aligned
  *    single-page write completes or does not happen when the process dies);
+ *  - a change of the file's size (new pages, or libdb's truncation when it
+ *    frees the last page) goes to a copy of the file renamed over it; a
+ *    truncation is replayed in order with the writes around it, as libdb
+ *    may grow the file again over the same offsets in the same update;
  *  - anything else is written by a forked commit process that shares the
  *    locked open file description: the flock stays held until that process
  *    has written every page, even if the writer itself is killed.
@@ -56,8 +60,13 @@ static struct {
 	struct captured_page *slots;	/* open addressing by offset */
 	size_t slot_count;		/* power of two or 0 */
 	size_t used;
+	/* The file as libdb sees it: its first KEPT bytes are the target's,
+	 * the rest up to SIZE zeros, both overlaid by the captured pages.
+	 * KEPT is below the target's size only after libdb truncated. */
+	off_t size;
+	off_t kept;
+	off_t real_size;	/* the target's size when the update began */
 	bool truncated;
-	off_t truncate_length;
 	/* Descriptors already classified during this update (libdb keeps its
 	 * descriptors open for the whole update, so numbers are stable). */
 	int known_fd[8];
@@ -109,6 +118,17 @@ static struct captured_page *page_find(off_t offset)
 	return NULL;
 }
 
+/* Put PAGE (its data pointer moves along) into the table SLOTS of COUNT. */
+static void page_table_place(struct captured_page *slots, size_t count,
+			     const struct captured_page *page)
+{
+	size_t j = page_slot_index(page->offset, count);
+
+	while (slots[j].used)
+		j = (j + 1) & (count - 1);
+	slots[j] = *page;
+}
+
 static int page_table_grow(void)
 {
 	size_t new_count = capture.slot_count == 0 ? 16 : capture.slot_count * 2;
@@ -118,15 +138,8 @@ static int page_table_grow(void)
 	if (slots == NULL)
 		return -1;
 	for (i = 0; i < capture.slot_count; i++) {
-		struct captured_page *old = &capture.slots[i];
-		size_t j;
-
-		if (!old->used)
-			continue;
-		j = page_slot_index(old->offset, new_count);
-		while (slots[j].used)
-			j = (j + 1) & (new_count - 1);
-		slots[j] = *old;
+		if (capture.slots[i].used)
+			page_table_place(slots, new_count, &capture.slots[i]);
 	}
 	free(capture.slots);
 	capture.slots = slots;
@@ -178,15 +191,17 @@ static ssize_t page_commit_pwrite(int fd, const void *buf, size_t size,
 		errno = ENOMEM;
 		return -1;
 	}
+	if (offset + (off_t)size > capture.size)
+		capture.size = offset + (off_t)size;
 	return (ssize_t)size;
 }
 
 static ssize_t page_commit_pread(int fd, void *buf, size_t size, off_t offset)
 {
 	const struct captured_page *page;
-	ssize_t got;
+	ssize_t got = 0;
 
-	if (!capture.active || capture.used == 0 || !page_commit_is_target(fd))
+	if (!capture.active || !page_commit_is_target(fd))
 		return pread(fd, buf, size, offset);
 	/* libdb reads and writes whole pages at page-aligned offsets, so a
 	 * captured page is found by its offset alone. */
@@ -195,12 +210,25 @@ static ssize_t page_commit_pread(int fd, void *buf, size_t size, off_t offset)
 		memcpy(buf, page->data, size);
 		return (ssize_t)size;
 	}
-	got = pread(fd, buf, size, offset);
-	if (got > 0 && capture.truncated
-	    && offset + got > capture.truncate_length)
-		got = capture.truncate_length > offset
-		    ? (ssize_t)(capture.truncate_length - offset) : 0;
-	return got;
+	if (!capture.truncated)
+		return pread(fd, buf, size, offset);
+	/* After a truncation, bytes of the target past KEPT are gone. Never
+	 * answer short where the target still has bytes: on a short pread
+	 * libdb reads again with lseek and read(2) (os/os_rw.c), around this
+	 * hook, and would get them. Past its last page libdb only creates
+	 * pages, which it fills with zeros itself. */
+	if (offset >= capture.size && offset >= capture.real_size)
+		return 0;
+	memset(buf, 0, size);
+	if (offset < capture.kept) {
+		size_t want = capture.kept - offset < (off_t)size
+		    ? (size_t)(capture.kept - offset) : size;
+
+		got = pread(fd, buf, want, offset);
+		if (got < 0)
+			return -1;
+	}
+	return (ssize_t)size;
 }
 
 static int page_commit_fsync(int fd)
@@ -212,12 +240,55 @@ static int page_commit_fsync(int fd)
 	return fsync(fd);
 }
 
+/* Forget the captured bytes at and past LENGTH: libdb truncated the file
+ * there (it does when it frees the last page) and may grow it again in the
+ * same update, writing new pages at the old offsets. The table is rebuilt
+ * (removal would break its probe chains). */
+static int page_table_cut(off_t length)
+{
+	struct captured_page *old = capture.slots;
+	size_t old_count = capture.slot_count, i;
+
+	if (old_count == 0)
+		return 0;
+	capture.slots = calloc(old_count, sizeof(*capture.slots));
+	if (capture.slots == NULL) {
+		capture.slots = old;
+		return -1;
+	}
+	capture.used = 0;
+	for (i = 0; i < old_count; i++) {
+		struct captured_page *page = &old[i];
+
+		if (!page->used)
+			continue;
+		if (page->offset >= length) {
+			free(page->data);
+			continue;
+		}
+		if (page->offset + (off_t)page->size > length)
+			memset(page->data + (length - page->offset), 0,
+			       (size_t)(page->offset + (off_t)page->size
+					- length));
+		page_table_place(capture.slots, old_count, page);
+		capture.used++;
+	}
+	free(old);
+	return 0;
+}
+
 static int page_commit_ftruncate(int fd, off_t length)
 {
 	if (!capture.active || !page_commit_is_target(fd))
 		return ftruncate(fd, length);
+	if (page_table_cut(length) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
 	capture.truncated = true;
-	capture.truncate_length = length;
+	capture.size = length;
+	if (length < capture.kept)
+		capture.kept = length;
 	return 0;
 }
 
@@ -263,6 +334,7 @@ int page_commit_begin(int locked_fd, const char *path)
 	strcpy(capture.path, path);
 	capture.dev = st.st_dev;
 	capture.ino = st.st_ino;
+	capture.size = capture.kept = capture.real_size = st.st_size;
 	capture.active = true;
 	return 0;
 }
@@ -300,16 +372,17 @@ void page_commit_end(void)
 }
 
 /* One commit: the pages to write, in offset order, with the file's current
- * content of each page that already exists (NULL for new pages). Built by
- * the writer; executing it needs system calls only, so the commit process
- * can run it after vfork(). */
+ * content of each page that already exists (NULL for new pages, and for
+ * every page past a truncation). Built by the writer; executing it needs
+ * system calls only, so the commit process can run it after vfork(). */
 struct commit_plan {
 	struct captured_page **pages;
 	unsigned char **before;
 	size_t count;
 	off_t old_size;
-	bool truncate;
-	off_t truncate_length;
+	bool truncate;		/* libdb truncated: the new file is built of */
+	off_t kept;		/* this many bytes of the old one, the pages, */
+	off_t new_size;		/* and zeros up to this size */
 	bool fsync;
 };
 
@@ -337,7 +410,8 @@ static int commit_plan_build(int fd, bool do_fsync, struct commit_plan *plan)
 		return errno;
 	plan->old_size = st.st_size;
 	plan->truncate = capture.truncated;
-	plan->truncate_length = capture.truncate_length;
+	plan->kept = capture.kept < st.st_size ? capture.kept : st.st_size;
+	plan->new_size = capture.size;
 	plan->fsync = do_fsync;
 	plan->pages = calloc(capture.used + 1, sizeof(*plan->pages));
 	plan->before = calloc(capture.used + 1, sizeof(*plan->before));
@@ -351,7 +425,11 @@ static int commit_plan_build(int fd, bool do_fsync, struct commit_plan *plan)
 
 		if (!page->used)
 			continue;
-		if (page->offset + (off_t)page->size <= plan->old_size) {
+		/* A page past a truncation is written whatever the old file
+		 * held there: those bytes are not copied. */
+		if (page->offset + (off_t)page->size <= plan->old_size
+		    && (!plan->truncate
+			|| page->offset + (off_t)page->size <= plan->kept)) {
 			disk = malloc(page->size);
 			if (disk == NULL) {
 				commit_plan_free(plan);
@@ -473,8 +551,7 @@ static int commit_plan_execute(int fd, const struct commit_plan *plan)
 				err = errno;
 		}
 	}
-	if (err == 0 && plan->truncate
-	    && ftruncate(fd, plan->truncate_length) < 0)
+	if (err == 0 && plan->truncate && ftruncate(fd, plan->new_size) < 0)
 		err = errno;
 	if (err != 0) {
 		for (i = 0; i < plan->count; i++) {
@@ -577,7 +654,10 @@ static int commit_plan_execute_replace(int fd, const struct commit_plan *plan)
 	tmp_fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (tmp_fd < 0)
 		return errno;
-	err = file_copy(fd, tmp_fd, plan->old_size);
+	/* After a truncation only the bytes before it are the old file's;
+	 * the pages libdb wrote past it (when it freed the last page and then
+	 * grew the file again) follow, and the size is libdb's last one. */
+	err = file_copy(fd, tmp_fd, plan->truncate ? plan->kept : plan->old_size);
 	for (i = 0; i < plan->count && err == 0; i++) {
 		if (page_write_all(tmp_fd, plan->pages[i]->data,
 				   plan->pages[i]->size,
@@ -585,7 +665,7 @@ static int commit_plan_execute_replace(int fd, const struct commit_plan *plan)
 			err = errno;
 	}
 	if (err == 0 && plan->truncate
-	    && ftruncate(tmp_fd, plan->truncate_length) < 0)
+	    && ftruncate(tmp_fd, plan->new_size) < 0)
 		err = errno;
 	/* The old owner if we may (root); else at least the group. */
 	if (err == 0 && fchown(tmp_fd, st.st_uid, st.st_gid) < 0

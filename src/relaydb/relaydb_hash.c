@@ -292,8 +292,9 @@ static int hash_session_begin(struct relaydb *db, bool write, bool bulk,
 	session->db->set_errcall(session->db, hash_db_errcall);
 	/* Whole-file operations and kept readers get a large cache (memory
 	 * is used only as pages are read); one-address operations keep
-	 * libdb's default. (Grants lost under concurrent postmap -q
-	 * readers were not the cache's doing: see page_commit.c on growth.) */
+	 * libdb's default. (Grants once lost in the concurrency test were
+	 * not the cache's doing: see page_commit.c on growth and on
+	 * truncation.) */
 	if (bulk)
 		(void)session->db->set_cachesize(session->db, 0,
 						 HASH_BULK_CACHE, 1);
