@@ -527,23 +527,39 @@ static int page_write_all(int fd, const unsigned char *data, size_t size,
 	return 0;
 }
 
-/* Write PLAN: first the pages past the end of the file (nothing refers to
- * them yet), then the existing data pages, then the meta page; truncate if
- * libdb asked for it; sync if configured. On a write error (disk full, a
- * file size limit) the before-images are put back and the file is cut to
- * its old size, so it is as it was. System calls only (runs after vfork).
- * Returns 0 or an errno value. */
+/* True when the SIZE bytes at DATA are all zero: a page nothing refers
+ * to yet (room reserved at the end of the file, or an unused page of a
+ * bucket range). */
+static bool page_is_unused(const unsigned char *data, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i < size; i++) {
+		if (data[i] != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Write PLAN: first the pages nothing refers to yet (past the end of the
+ * file, or still all zeros in it), then the other data pages, then the
+ * meta page; truncate if libdb asked for it; sync if configured. On a
+ * write error (disk full, a file size limit) the before-images are put
+ * back and the file is cut to its old size, so it is as it was. System
+ * calls only (runs after vfork). Returns 0 or an errno value. */
 static int commit_plan_execute(int fd, const struct commit_plan *plan)
 {
 	size_t i, pass;
 	int err = 0;
 
-	/* pass 0: new pages; pass 1: existing data pages; pass 2: meta */
+	/* pass 0: unused pages; pass 1: other data pages; pass 2: meta */
 	for (pass = 0; pass < 3 && err == 0; pass++) {
 		for (i = 0; i < plan->count && err == 0; i++) {
 			const struct captured_page *page = plan->pages[i];
-			size_t page_pass = plan->before[i] == NULL ? 0
-			    : page->offset != 0 ? 1 : 2;
+			size_t page_pass = page->offset == 0 ? 2
+			    : plan->before[i] == NULL
+			      || page_is_unused(plan->before[i], page->size) ? 0
+			    : 1;
 
 			if (page_pass == pass
 			    && page_write_all(fd, page->data, page->size,
@@ -633,6 +649,33 @@ static int file_copy(int from, int to, off_t size)
 	return 0;
 }
 
+/* Pages reserved at the end of a replacement file: a quarter of its
+ * size, at least this many. libdb allocates new pages after the last one
+ * it uses (the meta page's last_pgno), not after the end of the file, so
+ * later growth fills this room in place, and the file is replaced only
+ * when the room runs out (or libdb truncates). */
+#define COMMIT_ROOM_MIN_PAGES 32
+
+/* Give the replacement file at FD its room for growth: allocated zero
+ * pages (fallocate, so that writing them later cannot fail for lack of
+ * space). Where fallocate is not supported the file gets no room. */
+static void commit_reserve_room(int fd, const struct commit_plan *plan)
+{
+	struct stat st;
+	off_t page_size = plan->count > 0 ? (off_t)plan->pages[0]->size : 4096;
+	off_t room;
+
+	if (fstat(fd, &st) < 0 || page_size <= 0)
+		return;
+	room = st.st_size / 4;
+	if (room < COMMIT_ROOM_MIN_PAGES * page_size)
+		room = COMMIT_ROOM_MIN_PAGES * page_size;
+	room -= room % page_size;
+	if (st.st_size % page_size != 0)
+		return;	/* not whole pages: leave it as libdb made it */
+	(void)fallocate(fd, 0, st.st_size, room);
+}
+
 /* Write PLAN as a new file that replaces the store: copy the file, apply
  * the pages, give it the old owner and mode, sync if configured, rename it
  * over the store. The lock stays on the old inode, whose waiters notice the
@@ -667,6 +710,8 @@ static int commit_plan_execute_replace(int fd, const struct commit_plan *plan)
 	if (err == 0 && plan->truncate
 	    && ftruncate(tmp_fd, plan->new_size) < 0)
 		err = errno;
+	if (err == 0)
+		commit_reserve_room(tmp_fd, plan);
 	/* The old owner if we may (root); else at least the group. */
 	if (err == 0 && fchown(tmp_fd, st.st_uid, st.st_gid) < 0
 	    && fchown(tmp_fd, (uid_t)-1, st.st_gid) < 0

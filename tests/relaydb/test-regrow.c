@@ -29,8 +29,21 @@ static const uint64_t regrow_seeds[] = {
 	15074457263318328764ULL,	/* one key of an IPv6 grant lost */
 };
 
+/* libdb's truncations reach the file only through page_commit's
+ * replacement, which cuts the new file to libdb's size with ftruncate
+ * (and then reserves room for growth, so the size seen from outside need
+ * not shrink): count those calls. */
+static unsigned regrow_ftruncate_calls;
+int __real_ftruncate64(int fd, off_t length);
+int __wrap_ftruncate64(int fd, off_t length);
+int __wrap_ftruncate64(int fd, off_t length)
+{
+	regrow_ftruncate_calls++;
+	return __real_ftruncate64(fd, length);
+}
+
 /* Record the addresses in the order SEED gives into a new store in DIR;
- * count how often the store shrank. Returns true when every record
+ * count how often libdb truncated the store. Returns true when every record
  * succeeded, the store verifies and holds exactly every grant. */
 static bool regrow_replay(const char *dir, uint64_t seed, unsigned *shrinks_r)
 {
@@ -40,7 +53,6 @@ static bool regrow_replay(const char *dir, uint64_t seed, unsigned *shrinks_r)
 	char path[4200];
 	struct relaydb *db;
 	const char *error;
-	off_t last_size = 0;
 	bool ok = true;
 	uint32_t seq;
 
@@ -50,7 +62,6 @@ static bool regrow_replay(const char *dir, uint64_t seed, unsigned *shrinks_r)
 	while (done < TOTAL) {
 		unsigned w = (unsigned)store_test_random_below(WRITERS);
 		struct address addr;
-		struct stat st;
 
 		if (next[w] == PER_WRITER)
 			continue;
@@ -65,12 +76,9 @@ static bool regrow_replay(const char *dir, uint64_t seed, unsigned *shrinks_r)
 			break;
 		}
 		recorded[seq] = true;
-		if (stat(path, &st) < 0)
-			store_test_fatal("stat %s: %s", path, strerror(errno));
-		if (st.st_size < last_size)
-			(*shrinks_r)++;
-		last_size = st.st_size;
 	}
+	*shrinks_r += regrow_ftruncate_calls;
+	regrow_ftruncate_calls = 0;
 	if (!store_test_verify(path, "after the replay"))
 		ok = false;
 	store_test_view_init(&view, STORE_TEST_SEQ_LIMIT);
@@ -115,7 +123,7 @@ int main(void)
 	test_end();
 
 	test_begin("regrow: the replays made libdb truncate the file");
-	printf("# the store shrank %u times\n", shrinks);
+	printf("# libdb truncated the store %u times\n", shrinks);
 	test_assert(shrinks > 0);
 	test_end();
 
