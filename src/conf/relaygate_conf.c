@@ -183,7 +183,10 @@ static int conf_handle(void *context, const char *key, const char *value,
 	case CONF_LOOKUPD_USER: {
 		struct passwd *pw;
 
-		if (*value == '\0' || strchr(value, ' ') != NULL) {
+		if (*value == '\0')	/* keep the starting user */
+			return conf_set_string(&conf->lookupd_user, value,
+					       error_r);
+		if (strchr(value, ' ') != NULL) {
 			*error_r = "expected a user name";
 			return -1;
 		}

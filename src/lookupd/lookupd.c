@@ -551,6 +551,7 @@ static int lookupd_check(const char *conf_path, bool conf_given)
 	/* The default user must exist when it is used (a named one was
 	 * checked with its line by the configuration parser). */
 	if ((getuid() == 0 || geteuid() == 0)
+	    && lookupd.conf.lookupd_user[0] != '\0'
 	    && getpwnam(lookupd.conf.lookupd_user) == NULL) {
 		fprintf(stderr, LOOKUPD_NAME ": %s: lookupd_user %s (the default): "
 			"no such user; set lookupd_user\n",
@@ -706,7 +707,11 @@ int main(int argc, char **argv)
 
 	if (lookupd.conf.lookupd_expire)
 		lookupd_start_sweeper();
-	if (privilege_drop(lookupd.conf.lookupd_user, message, sizeof(message)) < 0)
+	if (lookupd.conf.lookupd_user[0] == '\0') {
+		if (geteuid() == 0)
+			log_warn("lookupd_user is empty: answering requests as root");
+	} else if (privilege_drop(lookupd.conf.lookupd_user, message,
+				  sizeof(message)) < 0)
 		log_fatal(EX_NOPERM, "%s", message);
 	lookupd_open_store();
 
@@ -726,7 +731,8 @@ int main(int argc, char **argv)
 	log_info("started store=%s window=%llds expire=%s user=%s", lookupd.conf.relay_db,
 		 (long long)lookupd.conf.relay_window,
 		 lookupd.conf.lookupd_expire ? "yes" : "no",
-		 geteuid() == 0 ? "root" : lookupd.conf.lookupd_user);
+		 geteuid() == 0 ? "root" : lookupd.conf.lookupd_user[0] != '\0'
+		 ? lookupd.conf.lookupd_user : "(unchanged)");
 
 	while (!lookupd.stop) {
 		uint64_t now;
