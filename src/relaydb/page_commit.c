@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "directory_sync.h"
@@ -772,10 +773,42 @@ static int commit_plan_execute_detached(int fd, const struct commit_plan *plan)
 	return commit_process_status;
 }
 
+/* How far ahead of the clock an in-place update may set the file's
+ * modification time (see page_commit_mark_changed). */
+#define COMMIT_MTIME_LEAD_MAX 2
+
+/* After an update in place, make sure the file's modification time, in
+ * whole seconds, is later than BEFORE's: sendmail reopens a map only when
+ * st_mtime grew (map.c), Postfix only when it differs (dict.c), so a
+ * second update within the same second would go unnoticed by a process
+ * that opened the map after the first one -- a deleted or expired grant
+ * would keep relaying. The time is moved at most COMMIT_MTIME_LEAD_MAX
+ * seconds ahead of the clock; past that (more updates per second than
+ * that), the next update in a later second is what readers notice. Runs
+ * under the lock, before readers can look. */
+static void page_commit_mark_changed(int fd, const struct stat *before)
+{
+	struct stat after;
+	struct timespec times[2];
+	time_t now = time(NULL);
+
+	if (fstat(fd, &after) < 0 || after.st_mtim.tv_sec > before->st_mtim.tv_sec)
+		return;
+	times[0].tv_sec = 0;
+	times[0].tv_nsec = UTIME_OMIT;
+	times[1].tv_sec = before->st_mtim.tv_sec + 1;
+	times[1].tv_nsec = 0;
+	if (times[1].tv_sec > now + COMMIT_MTIME_LEAD_MAX)
+		times[1] = before->st_mtim;	/* at least never backwards */
+	(void)futimens(fd, times);
+}
+
 int page_commit_finish(int locked_fd, bool do_fsync, char *error,
 		       size_t error_size)
 {
 	struct commit_plan plan;
+	struct stat before;
+	bool in_place = false;
 	int err;
 
 	if (capture.used == 0 && !capture.truncated) {
@@ -785,17 +818,24 @@ int page_commit_finish(int locked_fd, bool do_fsync, char *error,
 	err = commit_plan_build(locked_fd, do_fsync, &plan);
 	capture.active = false;	/* from here on, writes are real */
 	capture.committed = true;
+	if (err == 0 && fstat(locked_fd, &before) < 0)
+		err = errno;
 	if (err == 0) {
 		if (plan.count == 0 && !plan.truncate)
 			err = 0;
 		else if (commit_plan_changes_size(&plan))
 			err = commit_plan_execute_replace(locked_fd, &plan);
-		else if (commit_plan_is_simple(&plan))
+		else if (commit_plan_is_simple(&plan)) {
 			err = commit_plan_execute(locked_fd, &plan);
-		else
+			in_place = true;
+		} else {
 			err = commit_plan_execute_detached(locked_fd, &plan);
+			in_place = true;
+		}
 		commit_plan_free(&plan);
 	}
+	if (err == 0 && in_place)
+		page_commit_mark_changed(locked_fd, &before);
 	page_table_free();
 	if (err != 0) {
 		snprintf(error, error_size, "write error: %s", strerror(err));
