@@ -177,7 +177,7 @@ smtp_rcpt() {
 		--quit-after RCPT --timeout 20 "$@" > "$work/swaks.out" 2>&1
 	reply=$(awk '
 		/^ *-> RCPT TO:/ { want = 1; next }
-		want && /^ *<[-*~]* / { sub(/^ *<[-*~]* /, ""); print; exit }
+		want && /^ *<[-*~]* +/ { sub(/^ *<[-*~]* +/, ""); print; exit }
 		' "$work/swaks.out")
 	code=$(printf '%s' "$reply" | sed -n 's/^\([0-9][0-9][0-9]\)[ -].*/\1/p')
 	[ -n "$code" ] || fail "no RCPT reply from $server port $port (client $client, from <$from>, to <$to>):
