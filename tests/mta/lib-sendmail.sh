@@ -4,12 +4,10 @@
 # .mc, with its paths, ports and optional lines changed by sed, and
 # relaygate.m4, installed as both cf/hack/relaygate.m4 and
 # cf/feature/relaygate.m4 in a private copy of the cf tree.
-# Nothing here talks to a non-loopback address: sendmail runs in its own
-# mount and UTS namespaces (unshare) where /etc/hosts and
-# /etc/nsswitch.conf are private files ("hosts: files", so the libc
-# resolver never asks DNS) and the host name is qualified
-# (mta.example.test; an unqualified name makes the daemon sleep 60 s and
-# query DNS before it listens); delivery mode is queue-only.
+# Nothing here talks to a non-loopback address: sendmail runs through ns()
+# (lib.sh: no DNS, qualified host name; an unqualified name makes the
+# daemon query DNS and sleep 60 s before it listens); delivery mode is
+# queue-only.
 
 SENDMAIL_CF_SYSTEM=/usr/share/sendmail/cf
 SM_DOMAIN=mail.example.org
@@ -18,7 +16,7 @@ SM_DOMAIN=mail.example.org
 # queue directory.
 sendmail_prepare() {
 	need_tool sendmail:sendmail-bin makemap:sendmail-bin m4:m4 swaks:swaks \
-		perl:perl-base ip:iproute2 unshare:util-linux mount:mount
+		perl:perl-base ip:iproute2
 	[ -f "$SENDMAIL_CF_SYSTEM/m4/cf.m4" ] ||
 		fail "$SENDMAIL_CF_SYSTEM/m4/cf.m4 missing (install sendmail-cf)"
 	[ -f "$RELAYGATE_SOURCE_ROOT/contrib/sendmail/relaygate.m4" ] ||
@@ -40,10 +38,7 @@ sendmail_prepare() {
 			;;
 		esac
 	done
-	printf '127.0.0.1\tlocalhost\n127.0.1.1\tmta.example.test mta\n::1\tlocalhost ip6-localhost\n' \
-		> "$work/hosts"
-	printf '%s:\tfiles\n' passwd group shadow hosts networks protocols \
-		services ethers rpc netgroup > "$work/nsswitch.conf"
+	ns_prepare
 	printf 'hosts\tfiles\naliases\tfiles\n' > "$work/service.switch"
 	printf 'postmaster: root\nMAILER-DAEMON: postmaster\n' > "$work/aliases"
 	# an access map as most sites have one (sendmail's own relay rules
@@ -100,16 +95,9 @@ sendmail_cf() {
 	[ ! -s "$work/m4.err" ] || fail "m4 $1 printed: $(cat "$work/m4.err")"
 }
 
-# sm COMMAND...: run COMMAND (sendmail) in the private namespaces. The
-# process keeps the PID of the unshare command (sh execs COMMAND).
-sm_script='mount --bind "$1" /etc/hosts &&
-	mount --bind "$2" /etc/nsswitch.conf &&
-	hostname mta.example.test || exit 71
-	shift 2
-	exec "$@"'
+# sm COMMAND...: run COMMAND (sendmail) in the private namespaces.
 sm() {
-	unshare --mount --uts sh -c "$sm_script" sh \
-		"$work/hosts" "$work/nsswitch.conf" "$@"
+	ns "$@"
 }
 
 # sendmail_start CF: run a daemon (-bD, foreground) with CF; sets $sm_pid.
@@ -118,7 +106,7 @@ sendmail_start() {
 	sm sendmail -C "$1" -bi > "$work/newaliases.out" 2>&1 ||
 		fail "sendmail -bi: $(cat "$work/newaliases.out")"
 	# not through sm(): $! must be the PID of sendmail itself
-	unshare --mount --uts sh -c "$sm_script" sh "$work/hosts" \
+	unshare --mount --uts sh -c "$NS_SCRIPT" sh "$work/hosts" \
 		"$work/nsswitch.conf" sendmail -C "$1" -bD \
 		-X "$work/transcript.log" > "$work/sendmail.log" 2>&1 &
 	sm_pid=$!

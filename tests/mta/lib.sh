@@ -127,6 +127,31 @@ wait_unix() {
 	done
 }
 
+# ns_prepare: files for ns(): a hosts file with a qualified name for this
+# host and an nsswitch.conf that resolves host names from files only.
+ns_prepare() {
+	need_tool unshare:util-linux mount:mount
+	printf '127.0.0.1\tlocalhost\n127.0.1.1\tmta.example.test mta\n::1\tlocalhost ip6-localhost\n' \
+		> "$work/hosts"
+	printf '%s:\tfiles\n' passwd group shadow hosts networks protocols \
+		services ethers rpc netgroup > "$work/nsswitch.conf"
+}
+
+# ns COMMAND...: run COMMAND in private mount and UTS namespaces where
+# /etc/hosts and /etc/nsswitch.conf are the files of ns_prepare (so the
+# libc resolver never asks DNS) and the host name is mta.example.test.
+# `unshare ... sh -c "$NS_SCRIPT" sh HOSTS NSSWITCH COMMAND... &` keeps
+# the PID of COMMAND in $! (sh execs it).
+NS_SCRIPT='mount --bind "$1" /etc/hosts &&
+	mount --bind "$2" /etc/nsswitch.conf &&
+	hostname mta.example.test || exit 71
+	shift 2
+	exec "$@"'
+ns() {
+	unshare --mount --uts sh -c "$NS_SCRIPT" sh \
+		"$work/hosts" "$work/nsswitch.conf" "$@"
+}
+
 # start_bg LOG COMMAND...: run COMMAND in the background, remember its PID
 # in $pids and $last_pid.
 start_bg() {
@@ -143,6 +168,8 @@ start_bg() {
 IPV6_SERVER=2001:db8:7e5::1
 IPV6_CLIENT=2001:db8:7e5::5
 IPV6_CLIENT2=2001:db8:7e5::6
+# compressed form = IPV6_CLIENT's + ":6" (Postfix's IPv6 prefix matching)
+IPV6_CLIENT_EXT=2001:db8:7e5::5:6
 setup_ipv6() {
 	have_ipv6=no
 	if [ "${RELAYGATE_NO_IPV6:-}" ]; then
@@ -150,7 +177,7 @@ setup_ipv6() {
 		printf 'SKIPPED: IPv6 cases (RELAYGATE_NO_IPV6 is set)\n' >&2
 		return
 	fi
-	for addr in $IPV6_SERVER $IPV6_CLIENT $IPV6_CLIENT2; do
+	for addr in $IPV6_SERVER $IPV6_CLIENT $IPV6_CLIENT2 $IPV6_CLIENT_EXT; do
 		if ip -6 addr show dev lo 2> /dev/null | grep -q "inet6 $addr/"; then
 			continue
 		fi
@@ -195,6 +222,11 @@ expect_rcpt() {
 	*) fail "$what: RCPT TO:<$5> from $1 (sender <$4>) got '$reply', expected ${class}xx" ;;
 	esac
 	checks=$((checks + 1))
+}
+
+# next_second: sleep until the wall clock enters a new second.
+next_second() {
+	perl -MTime::HiRes=time,sleep -e 'my $t = time; sleep(int($t) + 1.01 - $t);'
 }
 
 # pass: the TAP-style success line.

@@ -179,6 +179,7 @@ mv "$relayers" "$work/relayers.saved" || fail "mv $relayers"
 broken() {
 	expect_rcpt 451 "store $1: relaying" $A 127.0.0.1 "$port" "$REMOTE" "$REMOTE"
 	expect_rcpt 451 "store $1: relaying, no grant" $B 127.0.0.1 "$port" "$REMOTE" "$REMOTE"
+	note "store $1: relaying answered '$reply'"
 	local_ok "store $1" $A
 }
 broken missing
