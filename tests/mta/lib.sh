@@ -74,10 +74,17 @@ stop_all() {
 	exit "$status"
 }
 
+# need_root: the MTA tests need root (namespaces, lo addresses, daemons).
+need_root() {
+	[ "$(id -u)" = 0 ] ||
+		fail "must run as root (private namespaces for the MTAs, test addresses on lo)"
+}
+
 # make_work: a fresh work directory under the build tree in $work, mode
 # 0755, with every directory from it up to / owned by root and not group-
 # or world-writable (sendmail silently ignores maps in unsafe paths).
 make_work() {
+	need_root
 	work=$(mktemp -d "$RELAYGATE_BUILD_ROOT/mta-$TEST_NAME.XXXXXX") ||
 		fail "mktemp -d under $RELAYGATE_BUILD_ROOT"
 	trap stop_all EXIT
