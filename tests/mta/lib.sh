@@ -169,14 +169,17 @@ start_bg() {
 	pids="$pids $last_pid"
 }
 
-# IPv6 test addresses (documentation prefix, only on lo). setup_ipv6 sets
-# have_ipv6=yes when the server and client addresses are usable; it adds
-# only the ones that are missing and removes those at exit.
-IPV6_SERVER=2001:db8:7e5::1
-IPV6_CLIENT=2001:db8:7e5::5
-IPV6_CLIENT2=2001:db8:7e5::6
+# IPv6 test addresses (documentation prefix, only on lo), in a /64 of its
+# own for each run so that parallel runs never remove each other's
+# addresses. setup_ipv6 sets have_ipv6=yes when the server and client
+# addresses are usable; it adds only the ones that are missing and removes
+# those at exit.
+IPV6_NET=2001:db8:7e5:$(printf '%x' $(($$ % 65535 + 1)))
+IPV6_SERVER=$IPV6_NET::1
+IPV6_CLIENT=$IPV6_NET::5
+IPV6_CLIENT2=$IPV6_NET::6
 # compressed form = IPV6_CLIENT's + ":6" (Postfix's IPv6 prefix matching)
-IPV6_CLIENT_EXT=2001:db8:7e5::5:6
+IPV6_CLIENT_EXT=$IPV6_NET::5:6
 setup_ipv6() {
 	have_ipv6=no
 	if [ "${RELAYGATE_NO_IPV6:-}" ]; then

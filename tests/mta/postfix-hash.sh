@@ -94,7 +94,7 @@ if [ "$have_ipv6" = yes ]; then
 	relay_denied "IPv6, grant for $IPV6_CLIENT only" $IPV6_CLIENT2 $IPV6_SERVER
 	relay_denied "IPv4 while only IPv6 has a grant" $A
 	# KNOWN LIMITATION of hash: (access(5), "net:work:addr"): the lookup
-	# of 2001:db8:7e5::5:6 also tries 2001:db8:7e5::5.
+	# of NET::5:6 also tries NET::5.
 	relay_ok "IPv6 prefix matching: $IPV6_CLIENT_EXT rides on the grant of $IPV6_CLIENT" \
 		$IPV6_CLIENT_EXT $IPV6_SERVER
 	note "KNOWN LIMITATION (documented in contrib/postfix): with hash:, a grant for $IPV6_CLIENT also lets $IPV6_CLIENT_EXT relay"

@@ -110,7 +110,7 @@ if [ "$have_ipv6" = yes ]; then
 	vsr delete $IPV6_CLIENT
 	relay_denied "IPv6, grant deleted" $IPV6_CLIENT $IPV6_SERVER
 	local_ok "IPv6" $IPV6_CLIENT $IPV6_SERVER
-	lookupd_logged "IPv6 decision" "2001:db8:7e5(::|:0:0:0:0:)5"
+	lookupd_logged "IPv6 decision" "$IPV6_NET:0:0:0:5|$IPV6_NET::5"
 fi
 
 # ---- 4. relay tricks from an address without a grant -----------------------------
