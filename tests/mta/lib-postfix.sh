@@ -148,4 +148,5 @@ postfix_queue_empty() {
 	queued=$(find "$pf_queue/incoming" "$pf_queue/active" "$pf_queue/deferred" \
 		"$pf_queue/hold" "$pf_queue/maildrop" -type f 2> /dev/null)
 	[ -z "$queued" ] || fail "$1: mail was queued: $queued"
+	checks=$((checks + 1))
 }

@@ -130,3 +130,10 @@ sendmail_bt() {
 	printf '.D{client_addr}%s\n.D{time}%s\ncheck_rcpt %s\n' \
 		"$2" "$(date +%s)" "$3" | sm sendmail -C "$1" -bt 2>&1
 }
+
+# sendmail_queue_empty WHAT: nothing was queued.
+sendmail_queue_empty() {
+	queued=$(find "$work/queue" -type f)
+	[ -z "$queued" ] || fail "$1: mail was queued: $queued"
+	checks=$((checks + 1))
+}
