@@ -80,9 +80,12 @@ biff = no
 smtpd_peername_lookup = no
 smtp_dns_support_level = disabled
 smtp_host_lookup = native
-defer_transports = smtp, relay
 smtputf8_enable = no
 smtpd_banner = \$myhostname ESMTP relaygate test
+# accepted messages wait in the hold queue, where the test reads them;
+# nothing is ever delivered
+smtpd_data_restrictions = check_client_access static:HOLD
+defer_transports = smtp, relay, local
 EOF
 	sed -e "s|hash:/var/lib/relaygate/relayers|hash:$work/relayers|" "$@" \
 		"$RELAYGATE_SOURCE_ROOT/contrib/postfix/$fragment" \
@@ -149,4 +152,19 @@ postfix_queue_empty() {
 		"$pf_queue/hold" "$pf_queue/maildrop" -type f 2> /dev/null)
 	[ -z "$queued" ] || fail "$1: mail was queued: $queued"
 	checks=$((checks + 1))
+}
+
+# queued_rcpts: the recipients of every queued message, one per line.
+queued_rcpts() {
+	find "$pf_queue/incoming" "$pf_queue/active" "$pf_queue/deferred" \
+		"$pf_queue/hold" -type f | while read -r qfile; do
+		"$POSTFIX_ROOT/usr/sbin/postcat" -c "$pf_conf" -e "$qfile" |
+			sed -n 's/^recipient: //p'
+	done
+}
+
+# queue_clear: remove every queued message.
+queue_clear() {
+	"$POSTFIX_ROOT/usr/sbin/postsuper" -c "$pf_conf" -d ALL > "$work/postsuper.out" 2>&1 ||
+		fail "postsuper -d ALL: $(cat "$work/postsuper.out")"
 }

@@ -137,3 +137,16 @@ sendmail_queue_empty() {
 	[ -z "$queued" ] || fail "$1: mail was queued: $queued"
 	checks=$((checks + 1))
 }
+
+# queued_rcpts: the recipients of every queued message, one per line.
+queued_rcpts() {
+	for qf in "$work/queue"/qf*; do
+		[ -f "$qf" ] || continue
+		sed -n 's/^R[^:]*:<*\([^>]*\)>*$/\1/p' "$qf"
+	done
+}
+
+# queue_clear: remove every queued message.
+queue_clear() {
+	find "$work/queue" -type f -delete
+}

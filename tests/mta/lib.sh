@@ -221,6 +221,32 @@ smtp_rcpt() {
 $(cat "$work/swaks.out")"
 }
 
+# smtp_send CLIENT SERVER PORT FROM TO,TO...: a whole session with a test
+# message; the server must accept the message (some recipients may be
+# refused).
+smtp_send() {
+	swaks --server "$2" --port "$3" --local-interface "$1" \
+		--helo client.example --from "$4" --to "$5" --timeout 20 \
+		> "$work/swaks.out" 2>&1
+	awk '/^ *-> \.$/ { want = 1; next } want { print; exit }' "$work/swaks.out" |
+		grep -q '^<- *250 ' ||
+		fail "message from $1 to <$5> not accepted:
+$(cat "$work/swaks.out")"
+}
+
+# expect_queued WHAT RECIPIENT...: the queued recipients (queued_rcpts of
+# the MTA's library) are exactly RECIPIENT..., in any order.
+expect_queued() {
+	what=$1
+	shift
+	printf '%s\n' "$@" | sort > "$work/queued.want"
+	queued_rcpts | sort > "$work/queued.got"
+	diff -u "$work/queued.want" "$work/queued.got" > "$work/queued.diff" ||
+		fail "$what: queued recipients differ from the expected:
+$(cat "$work/queued.diff")"
+	checks=$((checks + 1))
+}
+
 # expect_rcpt CLASS WHAT CLIENT SERVER PORT FROM TO: the RCPT reply code
 # starts with CLASS (2, 4 or 5) or equals it (e.g. 550).
 expect_rcpt() {

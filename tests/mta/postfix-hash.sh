@@ -20,7 +20,9 @@
 #  - a missing, corrupt or truncated store answers 4xx (never 2xx) for
 #    relaying; after the store is back, `postfix reload` (SIGHUP to the
 #    master) restores relaying;
-#  - nothing is ever left in the queue.
+#  - a message from the address without a grant to a local user and every
+#    trick at once is queued for the local user only (a granted relay, as
+#    control, is queued for the remote one); nothing is left in the queue.
 # Never skips, except the IPv6 cases when lo cannot get test addresses.
 TEST_NAME=postfix-hash
 . "$(dirname "$0")/lib.sh"
@@ -124,6 +126,16 @@ for from in "$REMOTE" "$LOCAL" "<>"; do
 	done
 done
 relay_ok "fresh grant while tricks were tried" $A
+
+# what really gets queued: the tricks together with a local recipient, from
+# the address without a grant; then (control) a granted relay
+queue_clear
+smtp_send $B 127.0.0.1 "$port" "<>" "$LOCAL,user%remote.example@$PF_DOMAIN,@$PF_DOMAIN:user@remote.example,remote.example!user@$PF_DOMAIN,\"user@remote.example\"@$PF_DOMAIN,user@[192.0.2.1],user@remote.example."
+expect_queued "tricks from $B with a local recipient" "$LOCAL"
+queue_clear
+smtp_send $A 127.0.0.1 "$port" "$REMOTE" "$REMOTE"
+expect_queued "relayed message from $A (control)" "$REMOTE"
+queue_clear
 
 # ---- 3. broken store: 4xx for relaying, local delivery unaffected -------------
 # (removed, not renamed: an smtpd notices a table whose file was unlinked,

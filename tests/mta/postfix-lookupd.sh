@@ -122,6 +122,15 @@ scenario() {
 		done
 	done
 	relay_ok "fresh grant while tricks were tried" $A
+	# what really gets queued: the tricks together with a local recipient, from
+	# the address without a grant; then (control) a granted relay
+	queue_clear
+	smtp_send $B 127.0.0.1 "$port" "<>" "$LOCAL,user%remote.example@$PF_DOMAIN,@$PF_DOMAIN:user@remote.example,remote.example!user@$PF_DOMAIN,\"user@remote.example\"@$PF_DOMAIN,user@[192.0.2.1],user@remote.example."
+	expect_queued "$variant: tricks from $B with a local recipient" "$LOCAL"
+	queue_clear
+	smtp_send $A 127.0.0.1 "$port" "$REMOTE" "$REMOTE"
+	expect_queued "$variant: relayed message from $A (control)" "$REMOTE"
+	queue_clear
 
 	cp -p "$relayers" "$work/relayers.saved" || fail "cp $relayers"
 	head -c 16384 /dev/urandom > "$relayers"

@@ -132,6 +132,16 @@ for from in "$REMOTE" "$LOCAL" "<>"; do
 done
 relay_ok "fresh grant while tricks were tried" $A
 
+# what really gets queued: the tricks together with a local recipient, from
+# the address without a grant; then (control) a granted relay
+queue_clear
+smtp_send $B 127.0.0.1 "$port" "<>" "$LOCAL,user%remote.example@$SM_DOMAIN,@$SM_DOMAIN:user@remote.example,remote.example!user@$SM_DOMAIN,\"user@remote.example\"@$SM_DOMAIN,user@[192.0.2.1],user@remote.example."
+expect_queued "tricks from $B with a local recipient" "$LOCAL"
+queue_clear
+smtp_send $A 127.0.0.1 "$port" "$REMOTE" "$REMOTE"
+expect_queued "relayed message from $A (control)" "$REMOTE"
+queue_clear
+
 # ---- 5. broken store, stopped daemon ---------------------------------------------
 cp -p "$relayers" "$work/relayers.saved" || fail "cp $relayers"
 head -c 16384 /dev/urandom > "$relayers"
