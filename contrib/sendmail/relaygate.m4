@@ -43,9 +43,14 @@ dnl
 dnl Only "dnl" comments in this file: cf.m4 turns m4 "#" comments off, so
 dnl macro names in a "#" comment would be expanded.
 dnl
-dnl If sendmail.mc has its own LOCAL_RULESETS with SLocal_check_rcpt, its
-dnl rules are appended after these (sendmail continues a ruleset that is
-dnl declared twice); ours hand the address on unchanged, so they still run.
+dnl If sendmail.mc has its own LOCAL_RULESETS with SLocal_check_rcpt,
+dnl sendmail joins the rules of both in the order of the .mc (a ruleset
+dnl declared twice is continued).  Rules placed after this file run only
+dnl when relaygate did not answer; put them before the FEATURE/HACK line if
+dnl they must also apply to clients with a grant.
+dnl
+dnl Keep the map non-optional (no -o): with -o, a missing or unsafe map is
+dnl silently "not found" and a store outage gives 550 instead of 451.
 
 ifdef(`RELAYGATE_MAP', `', `define(`RELAYGATE_MAP', `/var/lib/relaygate/relayers')')
 ifdef(`RELAYGATE_MAP_TYPE', `', `define(`RELAYGATE_MAP_TYPE', `hash')')
