@@ -3,7 +3,9 @@
 # built from contrib/sendmail/sendmail.mc.example + relaygate.m4 reads the
 # relay store written by vsmtprelay. Proves:
 #  - HACK(`relaygate') and FEATURE(`relaygate') give the same rules;
-#    define(`RELAYGATE_WINDOW') changes the window;
+#    define(`RELAYGATE_WINDOW') changes the window; IPv6 keys are found for
+#    the full, upper-case and compressed forms of ${client_addr}; stored
+#    values that are not epoch seconds never relay (address test mode);
 #  - relaying to a remote domain is refused (5xx) without a grant, accepted
 #    after `vsmtprelay add`, refused once the grant is older than the
 #    window (1800 s), refused after `vsmtprelay delete`; a grant for one
@@ -82,6 +84,19 @@ bt_expect "$work/hack.cf" 192.0.2.10 '$# OK' "fresh grant, HACK form"
 bt_expect "$work/sendmail.cf" 192.0.2.12 'Relaying denied' "no grant"
 bt_expect "$work/sendmail.cf" IPv6:2001:db8:0:0:0:0:0:5 '$# OK' "IPv6 full form"
 bt_expect "$work/sendmail.cf" IPv6:2001:db8:0:0:0:0:0:6 'Relaying denied' "other IPv6 address"
+bt_expect "$work/sendmail.cf" IPv6:2001:DB8:0:0:0:0:0:5 '$# OK' "IPv6 full form, upper case"
+bt_expect "$work/sendmail.cf" IPv6:2001:db8::5 '$# OK' "IPv6 compressed (UseCompressedIPv6Addresses)"
+bt_expect "$work/sendmail.cf" 2001:db8::5 '$# OK' "IPv6 without prefix"
+bt_expect "$work/sendmail.cf" "" 'returns: RELAY' "empty client address (local submission)"
+# values that are not epoch seconds never relay (written with makemap -o,
+# which vsmtprelay would refuse to store)
+printf '192.0.2.20 abc\n192.0.2.21 12ab\n192.0.2.22 -5\n192.0.2.23 <OK>\n' |
+	makemap -o hash "$work/relayers" 2> "$work/err" ||
+	fail "makemap -o: $(cat "$work/err")"
+for addr in 192.0.2.20 192.0.2.21 192.0.2.22 192.0.2.23; do
+	bt_expect "$work/sendmail.cf" $addr 'Relaying denied' "garbage value for $addr"
+done
+vsr delete 192.0.2.20 192.0.2.21 192.0.2.22 192.0.2.23
 bt_expect "$work/sendmail.cf" 192.0.2.11 '$# OK' "grant 1000 s old, window 1800 s"
 sendmail_mc "$work/window.mc" "$port" \
 	-e "s/^define(\`RELAYGATE_WINDOW', \`1800')/define(\`RELAYGATE_WINDOW', \`900')/"
