@@ -17,7 +17,9 @@
 #  - classic relay tricks are refused for an address without a grant;
 #  - a broken store (daemon answers TEMP) and a stopped daemon give 4xx,
 #    never 2xx, for relaying; relaying works again once the daemon is back;
-#  - the daemon logs its decisions.
+#  - the daemon logs its decisions;
+#  - the same works over TCP (RELAYGATE_SOCKET `inet:PORT@127.0.0.1'; the
+#    daemon listens on a unix socket and a TCP port at once).
 # Never skips, except the IPv6 cases when lo cannot get test addresses.
 TEST_NAME=sendmail-socketmap
 . "$(dirname "$0")/lib.sh"
@@ -29,7 +31,10 @@ make_work
 sendmail_prepare
 setup_ipv6
 port=$(free_port) || fail "no free loopback port"
+smport=$(free_port) || fail "no free loopback port"
 sock=$work/socketmap.sock
+# the daemon listens on both; sendmail uses the unix socket, then TCP
+listen="unix:$sock, inet:127.0.0.1:$smport"
 
 # vsmtprelay with its own configuration: it must be able to store a grant
 # for the never_relay address of the daemon's configuration.
@@ -54,10 +59,10 @@ checks=$((checks + 2))
 
 # ---- 2. daemons ----------------------------------------------------------------
 N=127.0.0.5
-lookupd_config "unix:$sock" "" \
+lookupd_config "$listen" "" \
 	"0.0.0.0/8, 224.0.0.0/4, 255.255.255.255/32, ::/128, ff00::/8, $N/32"
 vsr add 192.0.2.99 1000000000
-lookupd_start "unix:$sock"
+lookupd_start "unix:$sock" "inet:127.0.0.1:$smport"
 sendmail_start "$work/sendmail.cf"
 
 REMOTE=user@remote.example
@@ -158,10 +163,22 @@ relay_tempfail "relaygate-lookupd stopped" $A
 note "daemon stopped: relaying answered '$reply'"
 relay_tempfail "relaygate-lookupd stopped, no grant" $B
 local_ok "relaygate-lookupd stopped" $A
-lookupd_start "unix:$sock"
+lookupd_start "unix:$sock" "inet:127.0.0.1:$smport"
 relay_ok "relaygate-lookupd started again" $A
 relay_denied "relaygate-lookupd started again, no grant" $B
 
+sendmail_stop
+
+# ---- 6. the same daemon over TCP: RELAYGATE_SOCKET inet:PORT@127.0.0.1 --------
+sendmail_mc "$work/inet.mc" "$port" \
+	-e "s|^dnl define(\`RELAYGATE_SOCKET', \`[^']*')|define(\`RELAYGATE_SOCKET', \`inet:$smport@127.0.0.1')|"
+sendmail_cf "$work/inet.mc" "$work/inet.cf"
+grep -qx "Krelaygate socket -T<TMPF> inet:$smport@127.0.0.1" "$work/inet.cf" ||
+	fail "no inet socket K line: $(grep '^Krelaygate' "$work/inet.cf")"
+sendmail_start "$work/inet.cf"
+relay_ok "TCP socket map, fresh grant" $A
+relay_denied "TCP socket map, no grant" $B
+local_ok "TCP socket map" $B
 sendmail_stop
 sendmail_queue_empty "end of test"
 pass "IPv6 cases $( [ "$have_ipv6" = yes ] && echo run || echo SKIPPED)"
