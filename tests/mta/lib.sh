@@ -52,13 +52,17 @@ stop_all() {
 		kill -TERM "$pid" 2> /dev/null
 	done
 	for pid in $pids; do
-		# wait only works for our own children; poll for the others
+		# up to 5 s to exit (a zombie has exited), then SIGKILL; then reap
 		n=0
 		while kill -0 "$pid" 2> /dev/null && [ $n -lt 50 ]; do
+			case "$(sed 's/.*) //; s/ .*//' "/proc/$pid/stat" 2> /dev/null)" in
+			Z) break ;;
+			esac
 			sleep 0.1
 			n=$((n + 1))
 		done
 		kill -KILL "$pid" 2> /dev/null
+		wait "$pid" 2> /dev/null
 	done
 	for addr in $added_ipv6; do
 		ip -6 addr del "$addr/128" dev lo 2> /dev/null ||
