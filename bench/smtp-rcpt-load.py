@@ -11,6 +11,7 @@ accepted=X refused=Y other=Z
 usage: smtp-rcpt-load.py HOST PORT SOURCE CONNS SECONDS [PER_MAIL]
 """
 import asyncio
+import socket
 import sys
 import time
 
@@ -27,6 +28,8 @@ async def reply(reader):
 
 async def session(host, port, source, deadline, per_mail, samples, counts, ident):
     reader, writer = await asyncio.open_connection(host, port, local_addr=(source, 0))
+    writer.transport.get_extra_info("socket").setsockopt(
+        socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         await reply(reader)
         writer.write(b"EHLO bench.example\r\n")
