@@ -84,23 +84,39 @@ need_root() {
 		fail "must run as root (private namespaces for the MTAs, test addresses on lo)"
 }
 
-# make_work: a fresh work directory under the build tree in $work, mode
-# 0755, with every directory from it up to / owned by root and not group-
-# or world-writable (sendmail silently ignores maps in unsafe paths).
+# path_is_safe DIR: DIR and every directory above it are owned by root
+# and not group- or world-writable (what sendmail asks of a map's path).
+path_is_safe() {
+	dir=$1
+	while :; do
+		bad=$(find "$dir" -maxdepth 0 \( ! -user root -o -perm /022 \) -print)
+		[ -z "$bad" ] || return 1
+		[ "$dir" = / ] && return 0
+		dir=$(dirname "$dir")
+	done
+}
+
+# make_work: a fresh work directory in $work, mode 0755, with every
+# directory from it up to / owned by root and not group- or
+# world-writable (sendmail silently ignores maps in unsafe paths): under
+# the build tree when that path is safe, else (a clone under /tmp or
+# /var/tmp) under /run/relaygate-tests.
 make_work() {
 	need_root
-	work=$(mktemp -d "$RELAYGATE_BUILD_ROOT/mta-$TEST_NAME.XXXXXX") ||
-		fail "mktemp -d under $RELAYGATE_BUILD_ROOT"
+	parent=$RELAYGATE_BUILD_ROOT
+	if ! path_is_safe "$parent"; then
+		parent=/run/relaygate-tests
+		mkdir -p -m 0755 "$parent" || fail "mkdir $parent"
+		chmod 0755 "$parent" || fail "chmod 0755 $parent"
+		path_is_safe "$parent" ||
+			fail "neither $RELAYGATE_BUILD_ROOT nor $parent is a safe path for sendmail maps (root-owned, not group/world-writable up to /)"
+	fi
+	work=$(mktemp -d "$parent/mta-$TEST_NAME.XXXXXX") ||
+		fail "mktemp -d under $parent"
 	trap stop_all EXIT
 	trap 'exit 1' HUP INT TERM
 	chmod 755 "$work" || fail "chmod 755 $work"
-	dir=$work
-	while :; do
-		bad=$(find "$dir" -maxdepth 0 \( ! -user root -o -perm /022 \) -print)
-		[ -z "$bad" ] || fail "$dir is not owned by root or is group/world-writable: sendmail would refuse maps below it (build elsewhere)"
-		[ "$dir" = / ] && break
-		dir=$(dirname "$dir")
-	done
+	path_is_safe "$work" || fail "$work is not a safe path for sendmail maps"
 }
 
 # free_port: print a TCP port on 127.0.0.1 that nobody listens on now
