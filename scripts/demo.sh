@@ -12,8 +12,20 @@ vsmtprelay="$build/vsmtprelay"
 conf="$run/relaygate.conf"
 store="$run/relayers.db"
 
+lookupd="$build/relaygate-lookupd"
+pidfile="$run/lookupd.pid"
+policy_port=${DEMO_POLICY_PORT:-20040}
+
+stop_lookupd() {
+	if [ -f "$pidfile" ]; then
+		kill "$(cat "$pidfile")" 2>/dev/null && echo "demo: stopped relaygate-lookupd (pid $(cat "$pidfile"))"
+		rm -f "$pidfile"
+	fi
+}
+
 if [ "${2:-}" = stop ]; then
-	echo "demo: nothing runs in the background yet; state is in $run (rm -rf it to start over)"
+	stop_lookupd
+	echo "demo: state is in $run (rm -rf it to start over)"
 	exit 0
 fi
 
@@ -29,7 +41,10 @@ cat > "$conf" <<CONF
 relay_db = $store
 relay_window = 30m
 never_relay = 0.0.0.0/8, 224.0.0.0/4, 255.255.255.255/32, ::/128, ff00::/8
+lookupd_socketmap_listen = unix:$run/socketmap
+lookupd_policy_listen = inet:127.0.0.1:$policy_port
 CONF
+stop_lookupd
 rm -f "$store"
 
 now=$(date +%s)
@@ -54,11 +69,45 @@ fi
 if command -v db5.3_verify >/dev/null 2>&1; then
 	step db5.3_verify "$store"
 fi
+# relaygate-lookupd: what sendmail's socket map and Postfix's policy
+# service would ask, answered from the same store with the window checked.
+echo
+echo "starting relaygate-lookupd (socketmap unix:$run/socketmap, policy 127.0.0.1:$policy_port)"
+"$lookupd" -F -c "$conf" 2> "$run/lookupd.log" &
+echo $! > "$pidfile"
+n=0
+until [ -S "$run/socketmap" ] || [ $n -ge 50 ]; do sleep 0.1; n=$((n + 1)); done
+query() {
+	python3 - "$run/socketmap" "$policy_port" "$@" <<'PY'
+import socket, sys
+path, port, kind, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+if kind == "socketmap":
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    req = b"relaygate " + key.encode()
+    s.sendall(str(len(req)).encode() + b":" + req + b",")
+    print("socketmap %-22s -> %s" % (key, s.recv(200).decode().strip()))
+else:
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=%s\n\n" % key.encode())
+    print("policy    %-22s -> %s" % (key, s.recv(200).decode().strip()))
+PY
+}
+step query socketmap 127.0.0.2
+step query socketmap ipv6:2001:db8:0:0:0:0:0:5
+step query socketmap 127.0.0.3
+step query policy 127.0.0.2
+step query policy 127.0.0.3
+step "$vsmtprelay" -c "$conf" delete 127.0.0.2
+step query policy 127.0.0.2
+step tail -n 4 "$run/lookupd.log"
+
 cat <<DONE
 
 Everything is under $run:
-  configuration  $conf
-  relay store    $store   (sendmail: makemap -u hash $run/relayers)
-  vsmtprelay     $vsmtprelay -c $conf COMMAND
-Nothing runs in the background. Start over with: rm -rf $run && make demo
+  configuration      $conf
+  relay store        $store   (sendmail: makemap -u hash $run/relayers)
+  vsmtprelay         $vsmtprelay -c $conf COMMAND
+  relaygate-lookupd  pid $(cat "$pidfile"), log $run/lookupd.log
+Stop it with: make demo-stop. Start over with: rm -rf $run && make demo
 DONE
