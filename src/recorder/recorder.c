@@ -12,6 +12,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +73,16 @@ static struct {
 	/* Since the last summary line. */
 	unsigned long rounds, updates, grants_done, refused, violations,
 	    failed_updates, largest;
+	uint64_t update_us, update_max_us;	/* time spent in updates */
 } recorder;
+
+static uint64_t recorder_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static void recorder_usage(FILE *out)
 {
@@ -317,8 +327,15 @@ static void recorder_round(void)
 	}
 	failure[0] = '\0';
 	if (recorder.grant_count > 0) {
-		if (relaydb_record_many(recorder.db, recorder.grants,
-					recorder.grant_count, &error) < 0) {
+		uint64_t started = recorder_now_us(), took;
+		int ret = relaydb_record_many(recorder.db, recorder.grants,
+					      recorder.grant_count, &error);
+
+		took = recorder_now_us() - started;
+		recorder.update_us += took;
+		if (took > recorder.update_max_us)
+			recorder.update_max_us = took;
+		if (ret < 0) {
 			size_t k;
 
 			log_error("update of %zu grants failed: %s",
@@ -396,14 +413,18 @@ static void recorder_summary(void)
 	if (recorder.rounds == 0 && recorder.refused == 0
 	    && recorder.violations == 0)
 		return;
-	log_info("summary updates=%lu grants=%lu largest=%lu failed=%lu "
-		 "refused=%lu violations=%lu connections=%ld",
-		 recorder.updates, recorder.grants_done, recorder.largest,
+	log_info("summary updates=%lu grants=%lu largest=%lu update_avg_us=%llu "
+		 "update_max_us=%llu failed=%lu refused=%lu violations=%lu "
+		 "connections=%ld", recorder.updates, recorder.grants_done,
+		 recorder.largest, (unsigned long long)(recorder.rounds > 0
+		 ? recorder.update_us / recorder.rounds : 0),
+		 (unsigned long long)recorder.update_max_us,
 		 recorder.failed_updates, recorder.refused, recorder.violations,
 		 recorder.connection_count);
 	recorder.rounds = recorder.updates = recorder.grants_done = 0;
 	recorder.refused = recorder.violations = recorder.failed_updates = 0;
 	recorder.largest = 0;
+	recorder.update_us = recorder.update_max_us = 0;
 }
 
 /* Check everything -t checks; print each problem. Returns the number. */
@@ -510,6 +531,7 @@ static void recorder_open_store(void)
 	settings.fsync = recorder.conf.relay_db_fsync;
 	settings.create = true;		/* the empty map from the first start */
 	settings.recorder = NULL;	/* we are the recorder */
+	settings.commit_helper = true;	/* before the socket is opened */
 	recorder.db = relaydb_open(&settings, &error);
 	if (recorder.db == NULL)
 		log_fatal(EX_UNAVAILABLE, "relay store %s: %s",

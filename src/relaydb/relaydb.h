@@ -38,6 +38,10 @@ struct relaydb_settings {
 	bool create;			/* create an empty store if missing */
 	bool keep_open;			/* daemons: keep the store open between
 					 * lookups, reopen when it changes */
+	bool commit_helper;		/* a long-lived writer: keep one commit
+					 * process for updates of several pages
+					 * instead of forking one for each
+					 * (start it before opening sockets) */
 	const char *recorder;		/* relay_db_recorder ("unix:/path"), or
 					 * NULL/"": relaydb_record() writes
 					 * the store itself */

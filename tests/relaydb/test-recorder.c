@@ -4,7 +4,7 @@
  * (the clients' own store path is unusable, so none was written by a
  * fallback), in groups, and the file verifies; a recorder killed with
  * SIGKILL while clients record loses no acknowledged grant (the clients
- * write the store themselves); a client whose recorder is absent or was
+ * write the store themselves), nor does a killed commit helper; a client whose recorder is absent or was
  * restarted still records; bad and over-long lines are answered and
  * closed; never_relay addresses are refused; SIGTERM exits 0.
  * Environment: RELAYGATE_BUILD_ROOT (the daemon and the test directory). */
@@ -316,6 +316,54 @@ static void test_sigkill(void)
 	munmap(acked, TOTAL);
 }
 
+/* The PID of the recorder's commit helper (its only child). */
+static pid_t helper_pid(pid_t recorder)
+{
+	char path[64], text[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children",
+		 (long)recorder, (long)recorder);
+	f = fopen(path, "r");
+	if (f == NULL)
+		store_test_fatal("%s: %s", path, strerror(errno));
+	if (fgets(text, sizeof(text), f) == NULL)
+		text[0] = '\0';
+	fclose(f);
+	return (pid_t)strtol(text, NULL, 10);
+}
+
+static void test_helper_killed(void)
+{
+	uint8_t *acked = shared_acks();
+	pid_t pids[CLIENTS], recorder, helper;
+	unsigned good, n = 0, i;
+	double start = store_test_now_ms();
+	int status;
+
+	test_begin("commit helper killed while clients record: the recorder "
+		   "writes its plans itself, nothing lost, file verifies");
+	fresh_store();
+	recorder = recorder_start();
+	helper = helper_pid(recorder);
+	test_assert(helper > 0);
+	clients_start(pids, store_path, acked);
+	while (n < TOTAL / 4 && store_test_now_ms() - start < 20000) {
+		usleep(1000);
+		for (n = 0, i = 0; i < TOTAL; i++)
+			n += acked[i];
+	}
+	if (helper > 0)
+		kill(helper, SIGKILL);
+	good = clients_wait(pids);
+	test_assert_int_eq(good, CLIENTS);
+	status = recorder_stop(recorder, SIGTERM);
+	test_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	test_assert_int_eq(check_store(acked), 0);
+	test_end();
+	munmap(acked, TOTAL);
+}
+
 /* Connect to the recorder, send LEN bytes of DATA, read until EOF or
  * MS milliseconds without data; the answer goes into OUT. Returns true
  * when the recorder closed the connection. */
@@ -499,6 +547,7 @@ int main(void)
 
 	test_group_commit();
 	test_sigkill();
+	test_helper_killed();
 	test_protocol();
 	test_absent_and_restarted();
 	if (test_state.failed_tests > 0) {
