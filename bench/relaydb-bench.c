@@ -2047,6 +2047,7 @@ static void run_profile(void)
 		snprintf(file, sizeof(file), "profile-%uw.db", procs[k]);
 		work_path(path, sizeof(path), file);
 		fresh_store(path);
+		memset(&a, 0, sizeof(a));
 		a.path = path;
 		a.fsync = false;
 		a.create = true;
