@@ -231,8 +231,10 @@ static int conf_handle(void *context, const char *key, const char *value,
 					       error_r) < 0)
 			return -1;
 		free(items);
-		if (count > 1) {
-			*error_r = "expected one endpoint (unix:/path), or nothing";
+		if (count > 1 || (count == 1 && strncmp(value, "unix:", 5) != 0)) {
+			/* The protocol has no authentication: a unix socket,
+			 * whose mode and group say who may record. */
+			*error_r = "expected one unix socket (unix:/path), or nothing";
 			return -1;
 		}
 		return conf_set_string(&conf->relay_db_recorder, value, error_r);

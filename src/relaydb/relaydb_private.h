@@ -38,6 +38,7 @@ struct relaydb {
 	char *location;
 	char *recorder;			/* copy of settings.recorder, or NULL */
 	int recorder_fd;		/* connection to the recorder, or -1 */
+	long recorder_pid;		/* the process that made it */
 	const struct relaydb_backend *backend;
 	void *backend_context;
 	enum relaydb_error_kind error_kind;

@@ -158,6 +158,12 @@ int relaydb_recorder_record(struct relaydb *db, const struct relaydb_grant *gran
 	const char *kind, *text;
 	unsigned attempt;
 
+	/* A connection made before a fork belongs to the parent: answers
+	 * must not go to the wrong process. The child makes its own. */
+	if (db->recorder_fd >= 0 && db->recorder_pid != (long)getpid()) {
+		close(db->recorder_fd);
+		db->recorder_fd = -1;
+	}
 	for (attempt = 0;; attempt++) {
 		bool fresh = false;
 
@@ -168,6 +174,7 @@ int relaydb_recorder_record(struct relaydb *db, const struct relaydb_grant *gran
 			db->recorder_fd = recorder_connect(db, timeout_ms);
 			if (db->recorder_fd < 0)
 				return 1;
+			db->recorder_pid = (long)getpid();
 			fresh = true;
 		}
 		if (recorder_exchange(db->recorder_fd, line, len, deadline,

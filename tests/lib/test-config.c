@@ -369,7 +369,9 @@ static void test_conf_recorder(void)
 		{ "relay_db_recorder = unix:run/recorder\n", "test.conf:1:",
 		  "absolute" },
 		{ "relay_db_recorder = unix:/a, unix:/b\n", "test.conf:1:",
-		  "one endpoint" },
+		  "one unix socket" },
+		{ "relay_db_recorder = inet:127.0.0.1:10041\n", "test.conf:1:",
+		  "one unix socket" },
 		{ "recorder_group = no-such-group-relaygate\n", "test.conf:1:",
 		  "no group" },
 	};

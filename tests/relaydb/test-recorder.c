@@ -525,6 +525,46 @@ static void test_absent_and_restarted(void)
 	test_end();
 }
 
+static void test_fork(void)
+{
+	char bogus[4300];
+	struct relaydb *db;
+	struct address addr;
+	const char *error;
+	unsigned i, failed = 0;
+	pid_t recorder, child;
+	int status;
+
+	test_begin("a handle used on both sides of a fork: each process gets "
+		   "its own connection and its own answers");
+	fresh_store();
+	recorder = recorder_start();
+	snprintf(bogus, sizeof(bogus), "%s/no-such-dir/relayers.db", dir);
+	db = client_open(bogus, endpoint);
+	address_parse("192.0.2.30", &addr, &error);
+	test_assert(relaydb_record(db, &addr, T_BASE, "u", "test", &error) == 0);
+	fflush(NULL);
+	child = fork();
+	if (child < 0)
+		store_test_fatal("fork: %s", strerror(errno));
+	for (i = 0; i < 300; i++) {
+		store_test_address((child == 0 ? 0 : 1000) + i, &addr);
+		if (relaydb_record(db, &addr, T_BASE + i, "u", "test",
+				   &error) < 0)
+			failed++;
+	}
+	if (child == 0)
+		_exit(failed == 0 ? 0 : 1);
+	test_assert_int_eq(failed, 0);
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	test_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	relaydb_close(&db);
+	status = recorder_stop(recorder, SIGTERM);
+	test_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	test_end();
+}
+
 int main(void)
 {
 	const char *root = getenv("RELAYGATE_BUILD_ROOT");
@@ -550,6 +590,7 @@ int main(void)
 	test_helper_killed();
 	test_protocol();
 	test_absent_and_restarted();
+	test_fork();
 	if (test_state.failed_tests > 0) {
 		setenv("STORE_TEST_KEEP", "1", 1);
 		printf("# recorder log: %s\n", log_path);
