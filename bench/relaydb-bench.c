@@ -11,7 +11,11 @@
  *  e  relaydb_lookup() from 1 and N reader processes;
  *  f  vsmtprelay load / list / dump / expire over a large store;
  *  g  db5.3_verify on every store written, and a count of the entries;
- *  p  where the time of one relaydb_record() goes (1 and N writers).
+ *  p  where the time of one relaydb_record() goes (1 and N writers);
+ *  r  the rows of a, with relay_db_recorder set: relaydb_record() hands
+ *     each grant to a relaygate-recorder started for the run, which
+ *     writes the grants of each event-loop round in one update (group
+ *     commit); 1 writer, N back to back, N paced.
  *
  * Every measurement runs in freshly forked processes: the parent never
  * opens a store, so the page-commit I/O hooks that relaydb installs in
@@ -44,6 +48,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -94,6 +99,7 @@ struct options {
 	const char *vsmtprelay;
 	const char *makemap;
 	const char *db_verify;
+	const char *recorder;		/* relaygate-recorder program */
 	bool strict;
 	const char *mode;		/* "full", "quick", "smoke" */
 };
@@ -994,6 +1000,7 @@ struct relaygate_arg {
 	bool fsync;
 	bool create;
 	double rate_per_proc;	/* 0: back to back; else Poisson arrivals */
+	const char *recorder;	/* settings.recorder, or NULL */
 };
 
 static int work_relaygate(struct worker *w)
@@ -1010,6 +1017,7 @@ static int work_relaygate(struct worker *w)
 	settings.lock_timeout_ms = 10000;
 	settings.fsync = a->fsync;
 	settings.create = true;
+	settings.recorder = a->recorder;
 	db = relaydb_open(&settings, &error);
 	if (db == NULL)
 		return worker_fail(w, "relaydb_open %s: %s", a->path, error);
@@ -1096,7 +1104,7 @@ static int work_create_store(struct worker *w)
 
 static void fresh_store(const char *path)
 {
-	struct relaygate_arg a = { path, false, true, 0 };
+	struct relaygate_arg a = { path, false, true, 0, NULL };
 	struct run_outcome o;
 
 	(void)unlink(path);
@@ -1104,11 +1112,125 @@ static void fresh_store(const char *path)
 		die("cannot create %s", path);
 }
 
+/* A relaygate-recorder for one run. */
+struct recorder_run {
+	pid_t pid;
+	char endpoint[PATH_MAX + 8];
+	char log[PATH_MAX];
+};
+
+/* Start a relaygate-recorder (-F) for the store at PATH and wait until
+ * its socket answers. */
+static void recorder_start(struct recorder_run *rr, const char *id,
+			   const char *path, bool fsync)
+{
+	char conf[PATH_MAX], sock[PATH_MAX], name[64];
+	struct sockaddr_un sun;
+	FILE *f;
+	int i;
+
+	snprintf(name, sizeof(name), "recorder-%s.conf", id);
+	work_path(conf, sizeof(conf), name);
+	snprintf(name, sizeof(name), "recorder-%s.sock", id);
+	work_path(sock, sizeof(sock), name);
+	snprintf(name, sizeof(name), "recorder-%s.log", id);
+	work_path(rr->log, sizeof(rr->log), name);
+	memset(&sun, 0, sizeof(sun));
+	if (strlen(sock) >= sizeof(sun.sun_path))
+		die("socket path too long (use a shorter -d): %s", sock);
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, sock, strlen(sock) + 1);
+	snprintf(rr->endpoint, sizeof(rr->endpoint), "unix:%s", sock);
+	f = fopen(conf, "w");
+	if (f == NULL)
+		die("create %s: %s", conf, strerror(errno));
+	fprintf(f, "relay_db = %s\nrelay_db_recorder = %s\n"
+		"relay_db_lock_timeout = 10s\nrelay_db_fsync = %s\n", path,
+		rr->endpoint, fsync ? "yes" : "no");
+	fclose(f);
+	fflush(NULL);
+	rr->pid = fork();
+	if (rr->pid < 0)
+		die("fork: %s", strerror(errno));
+	if (rr->pid == 0) {
+		int fd = open(rr->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd >= 0)
+			dup2(fd, STDERR_FILENO);
+		execl(opt.recorder, opt.recorder, "-F", "-c", conf,
+		      (char *)NULL);
+		dprintf(STDERR_FILENO, "exec %s: %s\n", opt.recorder,
+			strerror(errno));
+		_exit(127);
+	}
+	for (i = 0; i < 1000; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sun,
+				       sizeof(sun)) == 0) {
+			close(fd);
+			return;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (waitpid(rr->pid, NULL, WNOHANG) == rr->pid)
+			die("%s exited at start (see %s)", opt.recorder, rr->log);
+		usleep(5000);
+	}
+	die("%s did not listen within 5 s (see %s)", opt.recorder, rr->log);
+}
+
+/* Stop the recorder with SIGTERM; its CPU seconds go to *CPU_S, and its
+ * summary (updates, largest group) into NOTE. Returns -1 if it did not
+ * exit 0. */
+static int recorder_stop(struct recorder_run *rr, double *cpu_s, char *note,
+			 size_t size)
+{
+	struct rusage ru;
+	char line[512];
+	unsigned long updates = 0, grants = 0, largest = 0;
+	int status;
+	FILE *f;
+
+	kill(rr->pid, SIGTERM);
+	while (wait4(rr->pid, &status, 0, &ru) < 0) {
+		if (errno != EINTR)
+			die("wait4: %s", strerror(errno));
+	}
+	*cpu_s = (double)(timeval_ns(&ru.ru_utime) + timeval_ns(&ru.ru_stime))
+	    / 1e9;
+	f = fopen(rr->log, "r");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		const char *u = strstr(line, " updates="),
+		    *g = strstr(line, " grants="), *l = strstr(line, " largest=");
+
+		if (strstr(line, "summary ") == NULL || u == NULL || g == NULL
+		    || l == NULL)
+			continue;
+		updates += strtoul(u + 9, NULL, 10);
+		grants += strtoul(g + 8, NULL, 10);
+		if (strtoul(l + 9, NULL, 10) > largest)
+			largest = strtoul(l + 9, NULL, 10);
+	}
+	if (f != NULL)
+		fclose(f);
+	snprintf(note, size, "recorder: %lu updates, %.1f grants each, "
+		 "largest %lu, its CPU included", updates,
+		 updates > 0 ? (double)grants / (double)updates : 0.0, largest);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "relaydb-bench: %s: exit status 0x%x (see %s)\n",
+			opt.recorder, (unsigned)status, rr->log);
+		return -1;
+	}
+	return 0;
+}
+
 static void run_relaygate(const char *id, const char *label, const char *file,
 			  unsigned procs, uint64_t grants, bool fsync,
-			  double rate)
+			  double rate, bool through_recorder)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], recorder_note[160] = "";
+	struct recorder_run rr;
 	struct relaygate_arg a;
 	struct run_outcome o;
 	struct result *r;
@@ -1119,8 +1241,21 @@ static void run_relaygate(const char *id, const char *label, const char *file,
 	a.fsync = fsync;
 	a.create = true;
 	a.rate_per_proc = rate / procs;
+	a.recorder = NULL;
+	if (through_recorder) {
+		recorder_start(&rr, id, path, fsync);
+		a.recorder = rr.endpoint;
+	}
 	r = result_new(id, label, "grants", procs);
 	run_workers(procs, grants, true, false, work_relaygate, &a, &o);
+	if (through_recorder) {
+		double cpu_s = 0;
+
+		if (recorder_stop(&rr, &cpu_s, recorder_note,
+				  sizeof(recorder_note)) < 0)
+			o.failed = true;
+		o.cpu_s += cpu_s;
+	}
 	outcome_to_result(&o, r);
 	r->has_forks = BENCH_HAVE_PROFILE;
 	r->forks = o.forks;
@@ -1129,6 +1264,8 @@ static void run_relaygate(const char *id, const char *label, const char *file,
 			 "process (p50 %.0f us); in-place p99 %.0f us",
 			 100.0 * (double)o.n_forked / (double)o.done,
 			 o.forked_p50_us, o.inplace_p99_us);
+	if (recorder_note[0] != '\0')
+		snprintf(r->note, sizeof(r->note), "%s", recorder_note);
 	if (rate > 0 && r->rate < 0.95 * rate) {
 		size_t len = strlen(r->note);
 
@@ -1910,6 +2047,7 @@ static void run_profile(void)
 		snprintf(file, sizeof(file), "profile-%uw.db", procs[k]);
 		work_path(path, sizeof(path), file);
 		fresh_store(path);
+		memset(&a, 0, sizeof(a));
 		a.path = path;
 		a.fsync = false;
 		a.create = true;
@@ -2011,6 +2149,30 @@ static int print_summary(void)
 	r = result_find("ap");
 	snprintf(what, sizeof(what), "p99 grant latency < 1 ms, %u writers, "
 		 "%.0f/s offered", opt.writers, opt.paced_rate);
+	snprintf(value, sizeof(value), "p99 %.0f us", r ? r->p99_us : 0);
+	print_target(what, r != NULL, r && r->p99_us < TARGET_P99_US, value);
+	missed |= r && r->p99_us >= TARGET_P99_US;
+	/* The same latency targets through relaygate-recorder. */
+	r = result_find("r1");
+	snprintf(value, sizeof(value), "p99 %.0f us", r ? r->p99_us : 0);
+	print_target("p99 < 1 ms, 1 writer, through the recorder", r != NULL,
+		     r && r->p99_us < TARGET_P99_US, value);
+	missed |= r && r->p99_us >= TARGET_P99_US;
+	snprintf(id, sizeof(id), "r%u", opt.writers);
+	r = result_find(id);
+	snprintf(what, sizeof(what), "p99 < 1 ms, %u writers, back to back, "
+		 "recorder", opt.writers);
+	snprintf(value, sizeof(value), "p99 %.0f us", r ? r->p99_us : 0);
+	print_target(what, r != NULL, r && r->p99_us < TARGET_P99_US, value);
+	missed |= r && r->p99_us >= TARGET_P99_US;
+	snprintf(what, sizeof(what), ">= 20,000 grants/s, %u writers, recorder",
+		 opt.writers);
+	snprintf(value, sizeof(value), "%.0f grants/s", r ? r->rate : 0);
+	print_target(what, r != NULL, r && r->rate >= TARGET_GRANTS_PER_S, value);
+	missed |= r && r->rate < TARGET_GRANTS_PER_S;
+	r = result_find("rp");
+	snprintf(what, sizeof(what), "p99 < 1 ms, %u writers, %.0f/s offered, "
+		 "recorder", opt.writers, opt.paced_rate);
 	snprintf(value, sizeof(value), "p99 %.0f us", r ? r->p99_us : 0);
 	print_target(what, r != NULL, r && r->p99_us < TARGET_P99_US, value);
 	missed |= r && r->p99_us >= TARGET_P99_US;
@@ -2140,6 +2302,36 @@ static void describe_machine(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* r: through relaygate-recorder */
+
+static bool want(const char *id);
+
+static void run_recorder_rows(void)
+{
+	char id[16], label[80];
+
+	if (want("r1"))
+		run_relaygate("r1", "recorder, 1 writer", "recorder-1w.db", 1,
+			      opt.grants, false, 0, true);
+	if (want("r8") || want("rN")) {
+		snprintf(id, sizeof(id), "r%u", opt.writers);
+		snprintf(label, sizeof(label), "recorder, %u writers",
+			 opt.writers);
+		run_relaygate(id, label, "recorder-Nw.db", opt.writers,
+			      opt.grants, false, 0, true);
+	}
+	if (want("rp") && opt.paced_rate > 0) {
+		uint64_t per = (uint64_t)(opt.paced_rate * opt.paced_seconds /
+					  opt.writers) + 1;
+
+		snprintf(label, sizeof(label), "recorder, %u writers paced, "
+			 "%.0f/s offered", opt.writers, opt.paced_rate);
+		run_relaygate("rp", label, "recorder-paced.db", opt.writers, per,
+			      false, opt.paced_rate, true);
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* Main */
 
 static bool want(const char *id)
@@ -2225,8 +2417,8 @@ static void usage(FILE *out)
 "  -d, --dir DIR            make the work directory in DIR (default /var/tmp;\n"
 "                           avoid tmpfs)\n"
 "  -k, --keep               keep the work directory\n"
-"  -s, --sections LIST      comma list of a,b,c,d,e,f,g,p or run ids (a1,a8,ap,\n"
-"                           af,b1,b8,c,d,e,f,g,p); default all\n"
+"  -s, --sections LIST      comma list of a,b,c,d,e,f,g,p,r or run ids (a1,a8,\n"
+"                           ap,af,b1,b8,c,d,e,f,g,p,r1,r8,rp); default all\n"
 "  -w, --writers N          processes in the multi-process runs (default 8)\n"
 "  -n, --grants N           grants per writer, relaygate runs (20000)\n"
 "      --fsync-grants N     grants in the fsync=true run (2000)\n"
@@ -2249,6 +2441,9 @@ static void usage(FILE *out)
 "                           or $VSMTPRELAY)\n"
 "      --makemap PATH       (default /usr/sbin/makemap)\n"
 "      --db-verify PATH     (default /usr/bin/db5.3_verify)\n"
+"      --recorder PATH      relaygate-recorder for section r (default:\n"
+"                           ../relaygate-recorder next to this program, or\n"
+"                           $RELAYGATE_RECORDER)\n"
 "      --strict             exit 3 when a target is missed\n"
 "exit: 0 ok, 1 a run or a verification failed, 2 usage, 3 target missed\n"
 "(with --strict)\n");
@@ -2282,6 +2477,34 @@ static void default_vsmtprelay(void)
 	opt.vsmtprelay = "vsmtprelay";
 }
 
+/* relaygate-recorder: $RELAYGATE_RECORDER, else next to vsmtprelay's
+ * default (the build directory). */
+static void default_recorder(void)
+{
+	static char path[PATH_MAX];
+	const char *env = getenv("RELAYGATE_RECORDER");
+	char exe[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	opt.recorder = "relaygate-recorder";
+	if (env != NULL && *env != '\0') {
+		opt.recorder = env;
+		return;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash == NULL)
+		return;
+	*slash = '\0';
+	if ((size_t)snprintf(path, sizeof(path), "%.4000s/../relaygate-recorder",
+			     exe) < sizeof(path))
+		opt.recorder = path;
+}
+
 static void remove_work_dir(void)
 {
 	const char *argv[] = { "/bin/rm", "-rf", work_dir, NULL };
@@ -2295,7 +2518,7 @@ int main(int argc, char **argv)
 	enum { O_FSYNC_GRANTS = 256, O_NAIVE, O_MM_SIZES, O_MM_GRANTS, O_RAW,
 	       O_LSTORE, O_LOOKUPS, O_BULK, O_VSMTPRELAY, O_MAKEMAP, O_VERIFY,
 	       O_STRICT, O_SMOKE, O_PACED_RATE, O_PACED_SECONDS, O_RSS,
-	       O_PROFILE_RATE };
+	       O_PROFILE_RATE, O_RECORDER };
 	static const struct option longopts[] = {
 		{ "quick", no_argument, NULL, 'q' },
 		{ "smoke", no_argument, NULL, O_SMOKE },
@@ -2320,6 +2543,7 @@ int main(int argc, char **argv)
 		{ "vsmtprelay", required_argument, NULL, O_VSMTPRELAY },
 		{ "makemap", required_argument, NULL, O_MAKEMAP },
 		{ "db-verify", required_argument, NULL, O_VERIFY },
+		{ "recorder", required_argument, NULL, O_RECORDER },
 		{ "strict", no_argument, NULL, O_STRICT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -2343,6 +2567,7 @@ int main(int argc, char **argv)
 	opt.makemap = "/usr/sbin/makemap";
 	opt.db_verify = "/usr/bin/db5.3_verify";
 	default_vsmtprelay();
+	default_recorder();
 	while ((c = getopt_long(argc, argv, "qd:ks:w:n:T:h", longopts, NULL))
 	       != -1) {
 		switch (c) {
@@ -2405,6 +2630,7 @@ int main(int argc, char **argv)
 		case O_VSMTPRELAY: opt.vsmtprelay = optarg; break;
 		case O_MAKEMAP: opt.makemap = optarg; break;
 		case O_VERIFY: opt.db_verify = optarg; break;
+		case O_RECORDER: opt.recorder = optarg; break;
 		case O_STRICT: opt.strict = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -2451,6 +2677,13 @@ int main(int argc, char **argv)
 	if (mkdtemp(work_dir) == NULL)
 		die("cannot make a directory in %s: %s", opt.base_dir,
 		    strerror(errno));
+	{
+		/* Absolute: relaygate.conf (section r) wants absolute paths. */
+		char real[PATH_MAX];
+
+		if (realpath(work_dir, real) != NULL)
+			snprintf(work_dir, sizeof(work_dir), "%s", real);
+	}
 	describe_machine();
 	work_path(makemap_log, sizeof(makemap_log), "makemap.log");
 
@@ -2459,7 +2692,7 @@ int main(int argc, char **argv)
 		       "process, new address per grant, value now ==\n");
 	if (want("a1"))
 		run_relaygate("a1", "relaygate, 1 writer", "relaygate-1w.db", 1,
-			      opt.grants, false, 0);
+			      opt.grants, false, 0, false);
 	if (want("a8") || want("aN")) {
 		char id[16], label[80], file[64];
 
@@ -2467,7 +2700,8 @@ int main(int argc, char **argv)
 		snprintf(label, sizeof(label), "relaygate, %u writers",
 			 opt.writers);
 		snprintf(file, sizeof(file), "relaygate-%uw.db", opt.writers);
-		run_relaygate(id, label, file, opt.writers, opt.grants, false, 0);
+		run_relaygate(id, label, file, opt.writers, opt.grants, false, 0,
+			      false);
 	}
 	if (want("ap") && opt.paced_rate > 0) {
 		char label[80], file[64];
@@ -2478,11 +2712,22 @@ int main(int argc, char **argv)
 			 "%.0f/s offered", opt.writers, opt.paced_rate);
 		snprintf(file, sizeof(file), "relaygate-paced.db");
 		run_relaygate("ap", label, file, opt.writers, per, false,
-			      opt.paced_rate);
+			      opt.paced_rate, false);
 	}
 	if (want("af"))
 		run_relaygate("af", "relaygate, 1 writer, fsync = true",
-			      "relaygate-fsync.db", 1, opt.fsync_grants, true, 0);
+			      "relaygate-fsync.db", 1, opt.fsync_grants, true, 0,
+			      false);
+
+	if (want("r1") || want("r8") || want("rp")) {
+		printf("\n== r. relaygate through relaygate-recorder: "
+		       "relaydb_record() with relay_db_recorder set ==\n");
+		if (access(opt.recorder, X_OK) < 0)
+			printf("  skipped: %s: %s\n", opt.recorder,
+			       strerror(errno));
+		else
+			run_recorder_rows();
+	}
 
 	if (want("b1") || want("b8")) {
 		printf("\n== b. naive cycle per grant: open, flock, db_create, "

@@ -27,7 +27,7 @@ run() {
 if [ ! -f "$build/build.ninja" ]; then
 	run "$meson" setup "$build" "$src"
 fi
-run "$meson" compile -C "$build" relaydb-bench vsmtprelay
+run "$meson" compile -C "$build" relaydb-bench vsmtprelay relaygate-recorder
 
 # Numbers from a debug or sanitizer build mean little: say which it is.
 buildtype=$("$meson" introspect --buildoptions "$build" 2>/dev/null \
@@ -52,4 +52,5 @@ run env VSMTPRELAY="$build/vsmtprelay" "$build/bench/relaydb-bench" \
 	--vsmtprelay "$build/vsmtprelay" \
 	--makemap /usr/sbin/makemap \
 	--db-verify /usr/bin/db5.3_verify \
+	--recorder "$build/relaygate-recorder" \
 	"$@"

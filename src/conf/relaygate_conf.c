@@ -3,6 +3,7 @@
 #include "relaygate_conf.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,8 @@ enum relaygate_conf_key {
 	CONF_LOOKUPD_MAX_CONNECTIONS,
 	CONF_LOOKUPD_IDLE_TIMEOUT,
 	CONF_LOOKUPD_LOG_DECISIONS,
+	CONF_RELAY_DB_RECORDER,
+	CONF_RECORDER_GROUP,
 };
 
 static const char *const relaygate_conf_keys[] = {
@@ -47,6 +50,8 @@ static const char *const relaygate_conf_keys[] = {
 	[CONF_LOOKUPD_MAX_CONNECTIONS] = "lookupd_max_connections",
 	[CONF_LOOKUPD_IDLE_TIMEOUT] = "lookupd_idle_timeout",
 	[CONF_LOOKUPD_LOG_DECISIONS] = "lookupd_log_decisions",
+	[CONF_RELAY_DB_RECORDER] = "relay_db_recorder",
+	[CONF_RECORDER_GROUP] = "recorder_group",
 };
 
 static int conf_set_string(char **field, const char *value,
@@ -221,6 +226,31 @@ static int conf_handle(void *context, const char *key, const char *value,
 		conf->lookupd_max_connections = (int64_t)n;
 		return 0;
 	}
+	case CONF_RELAY_DB_RECORDER: {
+		struct listen_endpoint *items;
+		size_t count;
+
+		if (listen_endpoint_list_parse(value, &items, &count,
+					       error_r) < 0)
+			return -1;
+		free(items);
+		if (count > 1 || (count == 1 && strncmp(value, "unix:", 5) != 0)) {
+			/* The protocol has no authentication: a unix socket,
+			 * whose mode and group say who may record. */
+			*error_r = "expected one unix socket (unix:/path), or nothing";
+			return -1;
+		}
+		return conf_set_string(&conf->relay_db_recorder, value, error_r);
+	}
+	case CONF_RECORDER_GROUP:
+		if (*value != '\0' && getgrnam(value) == NULL) {
+			snprintf(message, sizeof(message),
+				 "expected an existing group (no group \"%.64s\")",
+				 value);
+			*error_r = message;
+			return -1;
+		}
+		return conf_set_string(&conf->recorder_group, value, error_r);
 	case CONF_LOOKUPD_IDLE_TIMEOUT:
 		if (timespan_parse(value, &seconds, &time_error) < 0
 		    || seconds == 0 || seconds > 86400) {
@@ -249,7 +279,9 @@ int relaygate_conf_init(struct relaygate_conf *conf, const char **error_r)
 	    || conf_set_string(&conf->lookupd_policy_listen, "", error_r) < 0
 	    || conf_set_string(&conf->lookupd_socketmap_name, "relaygate",
 			       error_r) < 0
-	    || conf_set_string(&conf->lookupd_user, "nobody", error_r) < 0)
+	    || conf_set_string(&conf->lookupd_user, "nobody", error_r) < 0
+	    || conf_set_string(&conf->relay_db_recorder, "", error_r) < 0
+	    || conf_set_string(&conf->recorder_group, "", error_r) < 0)
 		return -1;
 	conf->lookupd_expire = false;
 	conf->lookupd_max_connections = 1000;
@@ -284,6 +316,8 @@ void relaygate_conf_free(struct relaygate_conf *conf)
 	free(conf->lookupd_policy_listen);
 	free(conf->lookupd_socketmap_name);
 	free(conf->lookupd_user);
+	free(conf->relay_db_recorder);
+	free(conf->recorder_group);
 	cidr_list_free(&conf->never_relay);
 	memset(conf, 0, sizeof(*conf));
 }

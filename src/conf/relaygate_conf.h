@@ -35,6 +35,8 @@ struct relaygate_conf {
 	int64_t lookupd_max_connections;
 	int64_t lookupd_idle_timeout;	/* seconds */
 	bool lookupd_log_decisions;	/* one log line per decision */
+	char *relay_db_recorder;	/* relaygate-recorder's socket, or "" */
+	char *recorder_group;		/* group of that socket, or "" */
 	uint64_t seen;			/* keys set so far (duplicate check) */
 };
 

@@ -15,7 +15,10 @@
  *    may grow the file again over the same offsets in the same update;
  *  - anything else is written by a forked commit process that shares the
  *    locked open file description: the flock stays held until that process
- *    has written every page, even if the writer itself is killed.
+ *    has written every page, even if the writer itself is killed. A
+ *    long-lived writer (relaygate-recorder) keeps one such process, the
+ *    commit helper, and hands it the locked descriptor and the whole plan
+ *    for each commit instead of forking one (page_commit_helper_start).
  * This module never interprets records, only whole pages; it must never
  * write to any file but the target. Single-threaded use only. */
 #define _GNU_SOURCE 1
@@ -29,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -68,6 +72,11 @@ static struct {
 	off_t kept;
 	off_t real_size;	/* the target's size when the update began */
 	bool truncated;
+	/* The file renamed over the target by this update's commit: libdb
+	 * reopens it by name when it closes the map and fsyncs it. */
+	bool replaced;
+	dev_t replaced_dev;
+	ino_t replaced_ino;
 	/* Descriptors already classified during this update (libdb keeps its
 	 * descriptors open for the whole update, so numbers are stable). */
 	int known_fd[8];
@@ -236,7 +245,17 @@ static int page_commit_fsync(int fd)
 {
 	/* Before the commit nothing of ours reached the file; after it,
 	 * page_commit_finish() has synced if the configuration asks for it. */
+	struct stat st;
+
 	if (page_commit_is_target(fd))
+		return 0;
+	/* Nor after a replacement: libdb's fsync of the new file (which it
+	 * reopens by name at close) would cost a disk flush per growing
+	 * update that relay_db_fsync = no does not ask for; with yes, the
+	 * new file was synced before it was renamed into place. */
+	if (capture.committed && capture.replaced && fstat(fd, &st) == 0
+	    && st.st_dev == capture.replaced_dev
+	    && st.st_ino == capture.replaced_ino)
 		return 0;
 	return fsync(fd);
 }
@@ -364,6 +383,7 @@ void page_commit_discard(void)
 	capture.active = false;
 	capture.committed = false;
 	capture.truncated = false;
+	capture.replaced = false;
 	capture.known_count = 0;
 }
 
@@ -685,7 +705,7 @@ static void commit_reserve_room(int fd, const struct commit_plan *plan)
 static int commit_plan_execute_replace(int fd, const struct commit_plan *plan)
 {
 	char tmp[sizeof(capture.path) + 32];
-	struct stat st;
+	struct stat st, new_st;
 	int tmp_fd, err = 0;
 	size_t i;
 
@@ -722,6 +742,11 @@ static int commit_plan_execute_replace(int fd, const struct commit_plan *plan)
 		err = errno;
 	if (err == 0 && plan->fsync && fdatasync(tmp_fd) < 0)
 		err = errno;
+	if (err == 0 && fstat(tmp_fd, &new_st) == 0) {
+		capture.replaced = true;
+		capture.replaced_dev = new_st.st_dev;
+		capture.replaced_ino = new_st.st_ino;
+	}
 	if (close(tmp_fd) < 0 && err == 0)
 		err = errno;
 	if (err == 0 && rename(tmp, capture.path) < 0)
@@ -733,6 +758,306 @@ static int commit_plan_execute_replace(int fd, const struct commit_plan *plan)
 	if (plan->fsync)
 		err = directory_sync(capture.path);
 	return err;
+}
+
+/* ---- the commit helper of a long-lived writer ----------------------------
+ * Per commit the writer sends, on a stream socketpair: a header carrying
+ * the locked descriptor (SCM_RIGHTS), then every page with its
+ * before-image. The helper writes nothing before it has the whole plan
+ * (a writer killed while sending leaves the file as it was), executes it
+ * as the commit process would, closes its copy of the descriptor and
+ * answers with the result. It ignores the usual termination signals and
+ * ends when the writer's end of the socket closes. */
+
+#define HELPER_MAGIC 0x72676331u	/* "rgc1" */
+
+struct helper_header {
+	uint32_t magic;
+	uint32_t count;
+	uint32_t fsync;
+	uint32_t pad;
+	int64_t old_size;
+	uint64_t payload;	/* bytes that follow */
+};
+
+struct helper_page {
+	int64_t offset;
+	uint32_t size;
+	uint32_t has_before;
+};
+
+static struct {
+	int fd;			/* writer's end, or -1 */
+	pid_t pid;
+	unsigned long commits;
+} helper = { -1, 0, 0 };
+
+/* Read exactly LEN bytes; false at EOF or on an error. */
+static bool helper_read_all(int fd, void *buf, size_t len)
+{
+	unsigned char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static bool helper_write_all(int fd, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static int commit_plan_execute(int fd, const struct commit_plan *plan);
+
+/* Receive one commit: its header and locked descriptor. */
+static bool helper_receive_header(int sock, struct helper_header *h, int *fd_r)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct iovec iov = { h, sizeof(*h) };
+	struct msghdr msg;
+	struct cmsghdr *cmsg;
+	ssize_t n;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = control.buf;
+	msg.msg_controllen = sizeof(control.buf);
+	*fd_r = -1;
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return false;
+	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL;
+	     cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+		if (cmsg->cmsg_level == SOL_SOCKET
+		    && cmsg->cmsg_type == SCM_RIGHTS)
+			memcpy(fd_r, CMSG_DATA(cmsg), sizeof(int));
+	}
+	if (*fd_r < 0)
+		return false;
+	if ((size_t)n < sizeof(*h)
+	    && !helper_read_all(sock, (char *)h + n, sizeof(*h) - (size_t)n))
+		return false;
+	return h->magic == HELPER_MAGIC && h->count > 0
+	    && h->count < (1u << 20) && h->payload < ((uint64_t)1 << 32);
+}
+
+/* The helper's loop: one plan at a time until the writer goes away. */
+static void helper_run(int sock) __attribute__((noreturn));
+static void helper_run(int sock)
+{
+	struct sigaction ignore;
+
+	memset(&ignore, 0, sizeof(ignore));
+	ignore.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &ignore, NULL);
+	sigaction(SIGTERM, &ignore, NULL);
+	sigaction(SIGHUP, &ignore, NULL);
+	sigaction(SIGQUIT, &ignore, NULL);
+	sigaction(SIGPIPE, &ignore, NULL);
+	for (;;) {
+		struct helper_header h;
+		struct commit_plan plan;
+		struct captured_page *pages = NULL;
+		unsigned char *payload = NULL, *p;
+		int fd, err = EPROTO;
+		uint32_t i;
+
+		if (!helper_receive_header(sock, &h, &fd)) {
+			if (fd >= 0)
+				close(fd);
+			_exit(0);	/* the writer is gone: nothing half done */
+		}
+		payload = malloc(h.payload + 1);
+		if (payload == NULL || !helper_read_all(sock, payload, h.payload)) {
+			close(fd);
+			_exit(0);
+		}
+		memset(&plan, 0, sizeof(plan));
+		plan.count = h.count;
+		plan.old_size = h.old_size;
+		plan.fsync = h.fsync != 0;
+		pages = calloc(h.count, sizeof(*pages));
+		plan.pages = calloc(h.count, sizeof(*plan.pages));
+		plan.before = calloc(h.count, sizeof(*plan.before));
+		p = payload;
+		for (i = 0; pages != NULL && plan.pages != NULL
+		     && plan.before != NULL && i < h.count; i++) {
+			struct helper_page hp;
+			size_t need;
+
+			if ((size_t)(payload + h.payload - p) < sizeof(hp))
+				break;
+			memcpy(&hp, p, sizeof(hp));
+			p += sizeof(hp);
+			need = (size_t)hp.size * (hp.has_before ? 2 : 1);
+			if (hp.size == 0 || (size_t)(payload + h.payload - p) < need)
+				break;
+			pages[i].offset = (off_t)hp.offset;
+			pages[i].size = hp.size;
+			pages[i].data = p;
+			pages[i].used = true;
+			plan.pages[i] = &pages[i];
+			plan.before[i] = hp.has_before ? p + hp.size : NULL;
+			p += need;
+		}
+		if (pages != NULL && plan.pages != NULL && plan.before != NULL
+		    && i == h.count && p == payload + h.payload)
+			err = commit_plan_execute(fd, &plan);
+		close(fd);	/* our share of the lock */
+		free(plan.before);
+		free(plan.pages);
+		free(pages);
+		free(payload);
+		if (!helper_write_all(sock, &err, sizeof(err)))
+			_exit(0);
+	}
+}
+
+int page_commit_helper_start(void)
+{
+	int pair[2];
+	pid_t pid;
+
+	if (helper.fd >= 0)
+		return 0;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(pair[0]);
+		close(pair[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(pair[0]);
+		helper_run(pair[1]);
+	}
+	close(pair[1]);
+	helper.fd = pair[0];
+	helper.pid = pid;
+	return 0;
+}
+
+void page_commit_helper_stop(void)
+{
+	if (helper.fd < 0)
+		return;
+	close(helper.fd);	/* the helper sees EOF and exits */
+	helper.fd = -1;
+	while (waitpid(helper.pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	helper.pid = 0;
+}
+
+unsigned long page_commit_helper_commits(void)
+{
+	return helper.commits;
+}
+
+/* Hand PLAN and the locked FD to the helper. Returns 0 or an errno value
+ * from executing it; -1 when the helper could not be used (then nothing
+ * was written if it never had the whole plan, or the plan may be half
+ * written if it died executing it: the caller writes the whole plan
+ * again, which repairs either). */
+static int commit_plan_execute_helper(int fd, const struct commit_plan *plan)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct helper_header h;
+	struct iovec iov = { &h, sizeof(h) };
+	struct msghdr msg;
+	struct cmsghdr *cmsg;
+	unsigned char *payload, *p;
+	size_t i, total = 0;
+	int result;
+	ssize_t n;
+
+	for (i = 0; i < plan->count; i++)
+		total += sizeof(struct helper_page)
+		    + plan->pages[i]->size * (plan->before[i] != NULL ? 2 : 1);
+	payload = malloc(total + 1);
+	if (payload == NULL)
+		return -1;
+	p = payload;
+	for (i = 0; i < plan->count; i++) {
+		struct helper_page hp;
+
+		memset(&hp, 0, sizeof(hp));
+		hp.offset = (int64_t)plan->pages[i]->offset;
+		hp.size = (uint32_t)plan->pages[i]->size;
+		hp.has_before = plan->before[i] != NULL;
+		memcpy(p, &hp, sizeof(hp));
+		p += sizeof(hp);
+		memcpy(p, plan->pages[i]->data, hp.size);
+		p += hp.size;
+		if (hp.has_before) {
+			memcpy(p, plan->before[i], hp.size);
+			p += hp.size;
+		}
+	}
+	memset(&h, 0, sizeof(h));
+	h.magic = HELPER_MAGIC;
+	h.count = (uint32_t)plan->count;
+	h.fsync = plan->fsync;
+	h.old_size = (int64_t)plan->old_size;
+	h.payload = total;
+	memset(&msg, 0, sizeof(msg));
+	memset(&control, 0, sizeof(control));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = control.buf;
+	msg.msg_controllen = sizeof(control.buf);
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	do
+		n = sendmsg(helper.fd, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 || (n < (ssize_t)sizeof(h)
+		      && !helper_write_all(helper.fd, (char *)&h + n,
+					   sizeof(h) - (size_t)n))
+	    || !helper_write_all(helper.fd, payload, total)
+	    || !helper_read_all(helper.fd, &result, sizeof(result))) {
+		free(payload);
+		/* The helper is gone: forget it, fork commit processes. */
+		close(helper.fd);
+		helper.fd = -1;
+		(void)waitpid(helper.pid, NULL, 0);
+		return -1;
+	}
+	free(payload);
+	helper.commits++;
+	return result;
 }
 
 /* Result of the commit process, read by the writer when vfork() returns. */
@@ -747,6 +1072,13 @@ static int commit_plan_execute_detached(int fd, const struct commit_plan *plan)
 {
 	pid_t pid;
 
+	if (helper.fd >= 0) {
+		int err = commit_plan_execute_helper(fd, plan);
+
+		if (err >= 0)
+			return err;
+		/* Helper lost: write the whole plan again below. */
+	}
 	commit_process_status = EIO;
 	pid = vfork();
 	if (pid < 0)

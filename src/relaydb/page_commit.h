@@ -31,6 +31,20 @@ int page_commit_finish(int locked_fd, bool fsync, char *error,
 /* Finish the update after libdb closed the file. */
 void page_commit_end(void);
 
+/* For a long-lived writer: start the commit helper, a process that
+ * writes the plans of later commits instead of a commit process forked
+ * for each (same guarantee: the lock stays held until every page is
+ * written, even if the writer is killed). Call it before opening
+ * descriptors the helper must not keep (listening sockets). Returns 0,
+ * or -1 with errno set (commits then fork as before). */
+int page_commit_helper_start(void);
+
+/* End the helper (after the last commit). */
+void page_commit_helper_stop(void);
+
+/* Commits the helper has written. */
+unsigned long page_commit_helper_commits(void);
+
 /* Drop the captured pages and stop capturing; the file stays as it was. */
 void page_commit_discard(void);
 

@@ -47,12 +47,22 @@ struct relaydb *relaydb_open(const struct relaydb_settings *settings,
 		*error_r = "out of memory";
 		return NULL;
 	}
+	db->recorder_fd = -1;
+	if (settings->recorder != NULL && *settings->recorder != '\0'
+	    && (db->recorder = strdup(settings->recorder)) == NULL) {
+		free(db->location);
+		free(db);
+		*error_r = "out of memory";
+		return NULL;
+	}
 	db->settings = *settings;
 	db->settings.location = db->location;
+	db->settings.recorder = db->recorder;
 	db->backend = &relaydb_backend_hash;
 	if (db->backend->open(db) < 0) {
 		snprintf(open_error, sizeof(open_error), "%s", db->error);
 		*error_r = open_error;
+		free(db->recorder);
 		free(db->location);
 		free(db);
 		return NULL;
@@ -67,6 +77,8 @@ void relaydb_close(struct relaydb **dbp)
 	if (db == NULL)
 		return;
 	db->backend->close(db);
+	relaydb_recorder_close(db);
+	free(db->recorder);
 	free(db->location);
 	free(db);
 	*dbp = NULL;
@@ -120,9 +132,49 @@ int relaydb_record(struct relaydb *db, const struct address *address,
 		   int64_t when, const char *user, const char *source,
 		   const char **error_r)
 {
-	(void)user;	/* kept by backends that store more than the time */
-	(void)source;
+	if (db->recorder != NULL) {
+		struct relaydb_grant grant;
+		int ret;
+
+		relaydb_clear_error(db);
+		if (relaydb_check_time(db, when) < 0) {
+			*error_r = db->error;
+			return -1;
+		}
+		grant.address = *address;
+		grant.when = when;
+		ret = relaydb_recorder_record(db, &grant, user, source);
+		if (ret <= 0) {
+			if (ret < 0)
+				*error_r = db->error;
+			return ret;
+		}
+		/* Not reachable: the same flock protocol, done here. */
+	}
+	/* user and source are kept by backends that store more than the
+	 * time (and sent to the recorder, which logs them with errors). */
 	return relaydb_write_one(db, address, when, true, error_r);
+}
+
+int relaydb_record_many(struct relaydb *db, const struct relaydb_grant *grants,
+			size_t count, const char **error_r)
+{
+	size_t i;
+
+	relaydb_clear_error(db);
+	if (count == 0)
+		return 0;
+	for (i = 0; i < count; i++) {
+		if (relaydb_check_time(db, grants[i].when) < 0) {
+			*error_r = db->error;
+			return -1;
+		}
+	}
+	if (db->backend->write(db, grants, count, true) < 0) {
+		*error_r = db->error;
+		return -1;
+	}
+	return 0;
 }
 
 int relaydb_set(struct relaydb *db, const struct address *address,

@@ -38,6 +38,13 @@ struct relaydb_settings {
 	bool create;			/* create an empty store if missing */
 	bool keep_open;			/* daemons: keep the store open between
 					 * lookups, reopen when it changes */
+	bool commit_helper;		/* a long-lived writer: keep one commit
+					 * process for updates of several pages
+					 * instead of forking one for each
+					 * (start it before opening sockets) */
+	const char *recorder;		/* relay_db_recorder ("unix:/path"), or
+					 * NULL/"": relaydb_record() writes
+					 * the store itself */
 };
 
 /* One grant: an address and the time (seconds since the epoch). */
@@ -66,10 +73,20 @@ void relaydb_close(struct relaydb **db);
 /* Record a login: ADDRESS granted at WHEN by USER through SOURCE ("pop3",
  * "imap", "vsmtprelay", ...). A stored later timestamp is kept (a login
  * never shortens an admin's future-stamped grant). The grant is in the
- * file when this returns 0. */
+ * file when this returns 0. With settings->recorder, the grant is handed
+ * to relaygate-recorder(8) over a connection kept in DB, which answers
+ * once its update holding the grant is done; when the recorder cannot be
+ * reached or does not answer, the store is written directly. */
 int relaydb_record(struct relaydb *db, const struct address *address,
 		   int64_t when, const char *user, const char *source,
 		   const char **error_r);
+
+/* Record the COUNT grants in one update of the store, each with the
+ * semantics of relaydb_record() (a stored later time is kept; of two
+ * grants for one address the later wins). Always writes the store itself,
+ * never through the recorder (relaygate-recorder(8) calls it). */
+int relaydb_record_many(struct relaydb *db, const struct relaydb_grant *grants,
+			size_t count, const char **error_r);
 
 /* Store exactly WHEN for ADDRESS, replacing any stored value. */
 int relaydb_set(struct relaydb *db, const struct address *address,

@@ -433,6 +433,11 @@ static int hash_open(struct relaydb *db)
 	struct hash_session session;
 
 	page_commit_install();
+	if (db->settings.commit_helper && page_commit_helper_start() < 0) {
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "cannot start the commit "
+				  "helper: %s", strerror(errno));
+		return -1;
+	}
 	if (db->settings.keep_open) {
 		struct hash_reader *reader = calloc(1, sizeof(*reader));
 
@@ -462,6 +467,9 @@ static int hash_open(struct relaydb *db)
 static void hash_close(struct relaydb *db)
 {
 	struct hash_reader *reader = db->backend_context;
+
+	if (db->settings.commit_helper)
+		page_commit_helper_stop();
 
 	if (reader != NULL) {
 		hash_session_abort(&reader->session);

@@ -36,6 +36,9 @@ struct relaydb_backend {
 struct relaydb {
 	struct relaydb_settings settings;
 	char *location;
+	char *recorder;			/* copy of settings.recorder, or NULL */
+	int recorder_fd;		/* connection to the recorder, or -1 */
+	long recorder_pid;		/* the process that made it */
 	const struct relaydb_backend *backend;
 	void *backend_context;
 	enum relaydb_error_kind error_kind;
@@ -48,5 +51,15 @@ void relaydb_set_error(struct relaydb *db, enum relaydb_error_kind kind,
 	__attribute__((format(printf, 3, 4)));
 
 extern const struct relaydb_backend relaydb_backend_hash;
+
+/* relaydb_recorder.c: hand one grant to relaygate-recorder(8). Returns 0
+ * when it answered ok; -1 with db's error set when it answered an error
+ * (the grant was refused or the store failed); 1 when the recorder could
+ * not be reached or did not answer (the caller writes the store itself). */
+int relaydb_recorder_record(struct relaydb *db, const struct relaydb_grant *grant,
+			    const char *user, const char *source);
+
+/* Close the connection to the recorder, if any. */
+void relaydb_recorder_close(struct relaydb *db);
 
 #endif

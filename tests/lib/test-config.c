@@ -361,6 +361,41 @@ static void test_conf_relay_db(void)
 	test_end();
 }
 
+static void test_conf_recorder(void)
+{
+	static const struct conf_error_case cases[] = {
+		{ "relay_db_recorder = /run/recorder\n", "test.conf:1:",
+		  "unix:/path" },
+		{ "relay_db_recorder = unix:run/recorder\n", "test.conf:1:",
+		  "absolute" },
+		{ "relay_db_recorder = unix:/a, unix:/b\n", "test.conf:1:",
+		  "one unix socket" },
+		{ "relay_db_recorder = inet:127.0.0.1:10041\n", "test.conf:1:",
+		  "one unix socket" },
+		{ "recorder_group = no-such-group-relaygate\n", "test.conf:1:",
+		  "no group" },
+	};
+	struct relaygate_conf conf;
+	char error[256];
+
+	test_begin("conf: relay_db_recorder is one endpoint or empty, "
+		   "recorder_group an existing group");
+	if (test_conf_init(&conf)) {
+		test_assert_strcmp(conf.relay_db_recorder, "");
+		test_assert_strcmp(conf.recorder_group, "");
+		test_assert(test_conf_parse(&conf, "relay_db_recorder = "
+					    "unix:/run/relaygate/recorder\n"
+					    "recorder_group = root\n",
+					    error, sizeof(error)) == 0);
+		test_assert_strcmp(conf.relay_db_recorder,
+				   "unix:/run/relaygate/recorder");
+		test_assert_strcmp(conf.recorder_group, "root");
+		relaygate_conf_free(&conf);
+	}
+	test_conf_errors(cases, N_ELEMENTS(cases));
+	test_end();
+}
+
 static void test_conf_fsync(void)
 {
 	static const struct conf_error_case cases[] = {
@@ -760,6 +795,7 @@ int main(void)
 	test_conf_syntax_errors();
 	test_conf_relay_db();
 	test_conf_fsync();
+	test_conf_recorder();
 	test_conf_long_lines();
 	test_conf_long_continuation();
 	test_conf_nul_byte();
