@@ -26,7 +26,7 @@ static const char password_fallback_dummy[] =
 	"$6$relaygatedummy0$yNUXJ0i3llQL8TsVFwC.VH.Iazj3AHsp6/vNqhAA1gv7"
 	"YbQ.jeW3.LfGhzBNpnMQsEG5tAH/VbmOlF3PfCXoc0";
 
-static unsigned long password_dummy_runs;
+static unsigned long password_verifications;
 
 static const struct {
 	const char *name;
@@ -227,6 +227,7 @@ enum password_result password_verify(const struct passwd_entry *entry,
 		} else {
 			result = CRYPTO_memcmp(want, got, sizeof(want)) == 0
 				 ? PASSWORD_MATCH : PASSWORD_MISMATCH;
+		password_verifications++;
 		}
 		explicit_bzero(want, sizeof(want));
 		explicit_bzero(got, sizeof(got));
@@ -251,6 +252,7 @@ enum password_result password_verify(const struct passwd_entry *entry,
 		result = strlen(hash) == len
 			 && CRYPTO_memcmp(hash, entry->password, len) == 0
 			 ? PASSWORD_MATCH : PASSWORD_MISMATCH;
+		password_verifications++;
 	}
 	explicit_bzero(data, sizeof(*data));
 	free(data);
@@ -263,17 +265,16 @@ static void password_verify_dummy(const struct passwd_file *file,
 				  const char *plaintext)
 {
 	struct passwd_entry fallback;
+	const struct passwd_entry *dummy = file != NULL ? file->dummy : NULL;
 	const char *ignored;
 
-	password_dummy_runs++;
-	if (file != NULL && file->dummy != NULL) {
-		(void)password_verify(file->dummy, plaintext, &ignored);
-		return;
+	if (dummy == NULL) {
+		memset(&fallback, 0, sizeof(fallback));
+		fallback.scheme = PASSWORD_SCHEME_SHA512_CRYPT;
+		fallback.password = password_fallback_dummy;
+		dummy = &fallback;
 	}
-	memset(&fallback, 0, sizeof(fallback));
-	fallback.scheme = PASSWORD_SCHEME_SHA512_CRYPT;
-	fallback.password = password_fallback_dummy;
-	(void)password_verify(&fallback, plaintext, &ignored);
+	(void)password_verify(dummy, plaintext, &ignored);
 }
 
 enum password_result password_verify_user(const struct passwd_file *file,
@@ -301,9 +302,9 @@ enum password_result password_verify_user(const struct passwd_file *file,
 	return result;
 }
 
-unsigned long password_dummy_count(void)
+unsigned long password_verification_count(void)
 {
-	return password_dummy_runs;
+	return password_verifications;
 }
 
 bool password_plaintext_available(const struct passwd_entry *entry)

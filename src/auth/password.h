@@ -56,8 +56,9 @@ enum password_result password_verify(const struct passwd_entry *entry,
 				     const char *plaintext,
 				     const char **error_r);
 
-/* How many dummy verifications ran in this process (for tests). */
-unsigned long password_dummy_count(void);
+/* How many verifications (real or dummy) ran to the end in this process:
+ * tests check that an unknown user costs one, as a known one does. */
+unsigned long password_verification_count(void);
 
 /* True when ENTRY's stored password is the plaintext ({PLAIN}), the only
  * case where APOP or CRAM-MD5 can be offered. */
