@@ -54,7 +54,8 @@ static const char *passwd_file_shown(const char *text, char *buf, size_t size)
 	return buf;
 }
 
-/* Check a user name: not empty, not too long, no blank or control byte. */
+/* Check a user name: not empty, not too long, no byte order mark (a
+ * Windows editor's), no blank or control byte. */
 static const char *passwd_file_user_problem(const char *user)
 {
 	const unsigned char *p;
@@ -63,6 +64,9 @@ static const char *passwd_file_user_problem(const char *user)
 		return "empty user name";
 	if (strlen(user) > PASSWD_FILE_USER_MAX)
 		return "user name too long (more than 255 bytes)";
+	if (strncmp(user, "\xef\xbb\xbf", 3) == 0)
+		return "user name starts with a UTF-8 byte order mark "
+		       "(save the file without BOM)";
 	for (p = (const unsigned char *)user; *p != '\0'; p++) {
 		if (*p < 0x20 || *p == 0x7f)
 			return "user name contains a control character";

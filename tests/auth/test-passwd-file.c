@@ -151,6 +151,16 @@ static void test_passwd_file_bad(void)
 		  "extra_fields])" },
 		{ "# c\n:{PLAIN}x\n", "t.passwd:2: empty user name" },
 		{ "bo b:{PLAIN}x", "t.passwd:1: user name contains a blank" },
+		{ "\xef\xbb\xbf" "alice:{PLAIN}x", "t.passwd:1: user name "
+		  "starts with a UTF-8 byte order mark (save the file without "
+		  "BOM)" },
+		{ "# x\n"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  ":{PLAIN}x", "t.passwd:2: user name too long (more than 255 "
+		  "bytes)" },
 		{ " bob:{PLAIN}x", "t.passwd:1: user name contains a blank" },
 		{ "bo\tb:{PLAIN}x",
 		  "t.passwd:1: user name contains a control character" },
