@@ -49,6 +49,7 @@ for exe in "$fuzz_dir"/fuzz-*; do
 	case $name in
 	fuzz-config) extra="-max_len=9000" ;;
 	fuzz-relaydb-text) extra="-max_len=4096" ;;
+	fuzz-passwd-file) extra="-max_len=16384" ;;
 	esac
 	dict=$source_root/tests/fuzz/${name#fuzz-}.dict
 	[ -f "$dict" ] && extra="$extra -dict=$dict"
