@@ -353,7 +353,8 @@ static int maildir_list_cur(struct maildir *md,
 	}
 	while ((errno = 0, ent = readdir(dir)) != NULL) {
 		len = strlen(ent->d_name);
-		if (ent->d_name[0] == '.' && (len == 1 || (len == 2 && ent->d_name[1] == '.')))
+		if (strcmp(ent->d_name, ".") == 0
+		    || strcmp(ent->d_name, "..") == 0)
 			continue;
 		if (maildir_name_parse(ent->d_name, len,
 				       md->options.max_name_len, &parsed,

@@ -106,9 +106,9 @@ static struct maildir *scan(const struct maildir_options *options,
 	return md;
 }
 
-/* Read message INDEX (TOP_LINES as for maildir_reader_open) into OUT
- * with reads of at most STEP bytes; appends the terminator after a NUL...
- * no: returns the stuffed bytes in OUT and the terminator in *TERM_R. */
+/* Read message INDEX (TOP_LINES as for maildir_reader_open) with reads of
+ * at most STEP bytes: the stuffed bytes into OUT (NUL-terminated, length
+ * in *LEN_R), the terminator into *TERM_R. */
 static enum maildir_read_result read_message(struct maildir *md, size_t index,
 					     long long top_lines, size_t step,
 					     char *out, size_t out_size,
@@ -246,6 +246,33 @@ static const char *const bodies[] = {
 	"Subject: mixed\r\n\nbare\rcr\n.\r\n",
 	".\n",
 };
+
+static void test_maildir_move_never_replaces(void)
+{
+	struct maildir_snapshot_stats stats;
+	char out[64];
+	struct maildir *md;
+	const char *term;
+	size_t len;
+
+	test_begin("maildir_scan: moving new/ to cur/ never replaces a file "
+		   "already in cur/");
+	maildir_create();
+	put("new", "1700000001.M1P1.host", "in new\n");
+	put("cur", "1700000001.M1P1.host:2,", "in cur\n");
+	md = scan(NULL, &stats);
+	if (test_assert(md != NULL)) {
+		test_assert_int_eq(stats.moved, 0);
+		test_assert_int_eq(maildir_count(md), 1);
+		test_assert(read_message(md, 0, -1, 64, out, sizeof(out), &len,
+					 &term) == MAILDIR_READ_OK);
+		test_assert_strcmp(out, "in cur\r\n");
+		maildir_close(&md);
+	}
+	test_assert(exists(tpath("new/1700000001.M1P1.host")));
+	maildir_destroy();
+	test_end();
+}
 
 static void test_maildir_sizes_match_reader(void)
 {
@@ -611,6 +638,7 @@ int main(void)
 	log_open("test-maildir", true);
 	test_maildir_open_requires_subdirs();
 	test_maildir_scan_moves_new_and_orders();
+	test_maildir_move_never_replaces();
 	test_maildir_sizes_match_reader();
 	test_maildir_size_from_name();
 	test_maildir_uidl_survives_flag_rename();
