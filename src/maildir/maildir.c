@@ -126,6 +126,8 @@ int maildir_open(const char *path, const struct maildir_options *options,
 enum maildir_lock_result maildir_lock(struct maildir *md,
 				      const char **error_r)
 {
+	bool in_use;
+
 	*error_r = md->error;
 	if (md->lock_fd >= 0)
 		return MAILDIR_LOCK_OK;
@@ -138,7 +140,8 @@ enum maildir_lock_result maildir_lock(struct maildir *md,
 	}
 	if (flock(md->lock_fd, LOCK_EX | LOCK_NB) == 0)
 		return MAILDIR_LOCK_OK;
-	if (errno == EWOULDBLOCK)
+	in_use = errno == EWOULDBLOCK;
+	if (in_use)
 		maildir_set_error(md, "%s: another POP3 session is using it",
 				  md->path);
 	else
@@ -146,7 +149,7 @@ enum maildir_lock_result maildir_lock(struct maildir *md,
 				  MAILDIR_LOCK_NAME, strerror(errno));
 	close(md->lock_fd);
 	md->lock_fd = -1;
-	return errno == EWOULDBLOCK ? MAILDIR_LOCK_IN_USE : MAILDIR_LOCK_ERROR;
+	return in_use ? MAILDIR_LOCK_IN_USE : MAILDIR_LOCK_ERROR;
 }
 
 /* Free the messages of the snapshot. */
