@@ -242,9 +242,12 @@ static void recorder_connection_parse(struct recorder_connection *conn)
 	       && buffer_length(&conn->output) < RECORDER_OUTPUT_MAX / 2) {
 		const char *data = (const char *)buffer_data(&conn->input);
 		size_t len = buffer_length(&conn->input), line_len;
-		const char *nl = memchr(data, '\n', len), *error;
+		const char *nl, *error;
 		struct recorder_request req;
 
+		if (len == 0)
+			break;	/* nothing buffered (data may be NULL) */
+		nl = memchr(data, '\n', len);
 		if (nl == NULL) {
 			if (len >= RECORDER_LINE_MAX)
 				recorder_violation(conn, "error usage line too "
@@ -401,6 +404,7 @@ static bool recorder_work_left(void)
 	for (conn = recorder.connections; conn != NULL; conn = conn->next) {
 		if (!conn->closing && !conn->dead
 		    && buffer_length(&conn->output) < RECORDER_OUTPUT_MAX / 2
+		    && buffer_length(&conn->input) > 0
 		    && memchr(buffer_data(&conn->input), '\n',
 			      buffer_length(&conn->input)) != NULL)
 			return true;
