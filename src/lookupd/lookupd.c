@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "buffer.h"
+#include "daemon.h"
 #include "event_loop.h"
 #include "listen_endpoint.h"
 #include "log.h"
@@ -567,31 +568,6 @@ static int lookupd_check(const char *conf_path, bool conf_given)
 	return problems;
 }
 
-/* Run in the background: fork, new session, standard descriptors on
- * /dev/null. */
-static void lookupd_daemonize(void)
-{
-	pid_t pid = fork();
-	int fd;
-
-	if (pid < 0)
-		log_fatal(EX_OSERR, "fork: %s", strerror(errno));
-	if (pid > 0)
-		_exit(0);
-	if (setsid() < 0)
-		log_fatal(EX_OSERR, "setsid: %s", strerror(errno));
-	if (chdir("/") < 0)
-		log_fatal(EX_OSERR, "chdir /: %s", strerror(errno));
-	fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		(void)dup2(fd, 0);
-		(void)dup2(fd, 1);
-		(void)dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-}
-
 static void lookupd_open_store(void)
 {
 	struct relaydb_settings settings;
@@ -695,7 +671,7 @@ int main(int argc, char **argv)
 		l->watch.context = l;
 	}
 	if (!foreground)
-		lookupd_daemonize();
+		daemon_detach();
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
