@@ -2,7 +2,7 @@
 # install-deps.sh: install the Debian packages listed in
 # deps/debian-packages.txt that are missing, and unpack the "unpack" ones
 # into .cache/. As root it runs apt-get; otherwise it prints the exact
-# apt-get line and exits 1. Usage: install-deps.sh [build|test|demo|all]
+# apt-get line and exits 1. Usage: install-deps.sh [build|test|demo|bench|all]
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +15,7 @@ unpack=""
 while read -r pkg role; do
 	case "$pkg" in ''|'#'*) continue ;; esac
 	case "$want:$role" in
-	all:*|build:build|demo:build|demo:demo|test:build|test:test|test:unpack) ;;
+	all:*|build:build|demo:build|demo:demo|test:build|test:test|test:unpack|bench:build|bench:bench) ;;
 	*) continue ;;
 	esac
 	if [ "$role" = unpack ]; then

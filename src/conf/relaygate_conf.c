@@ -34,6 +34,18 @@ enum relaygate_conf_key {
 	CONF_LOOKUPD_LOG_DECISIONS,
 	CONF_RELAY_DB_RECORDER,
 	CONF_RECORDER_GROUP,
+	CONF_PASSWD_FILE,
+	CONF_MAIL_LOCATION,
+	CONF_POP3_LISTEN,
+	CONF_POP3S_LISTEN,
+	CONF_TLS_CERT,
+	CONF_TLS_KEY,
+	CONF_LOGIN_USER,
+	CONF_ALLOW_PLAINTEXT_AUTH,
+	CONF_POP3_MAX_CONNECTIONS,
+	CONF_POP3_MAX_CONNECTIONS_PER_IP,
+	CONF_POP3_MAX_BAD_COMMANDS,
+	CONF_POP3_IDLE_TIMEOUT,
 };
 
 static const char *const relaygate_conf_keys[] = {
@@ -52,6 +64,18 @@ static const char *const relaygate_conf_keys[] = {
 	[CONF_LOOKUPD_LOG_DECISIONS] = "lookupd_log_decisions",
 	[CONF_RELAY_DB_RECORDER] = "relay_db_recorder",
 	[CONF_RECORDER_GROUP] = "recorder_group",
+	[CONF_PASSWD_FILE] = "passwd_file",
+	[CONF_MAIL_LOCATION] = "mail_location",
+	[CONF_POP3_LISTEN] = "pop3_listen",
+	[CONF_POP3S_LISTEN] = "pop3s_listen",
+	[CONF_TLS_CERT] = "tls_cert",
+	[CONF_TLS_KEY] = "tls_key",
+	[CONF_LOGIN_USER] = "login_user",
+	[CONF_ALLOW_PLAINTEXT_AUTH] = "allow_plaintext_auth",
+	[CONF_POP3_MAX_CONNECTIONS] = "pop3_max_connections",
+	[CONF_POP3_MAX_CONNECTIONS_PER_IP] = "pop3_max_connections_per_ip",
+	[CONF_POP3_MAX_BAD_COMMANDS] = "pop3_max_bad_commands",
+	[CONF_POP3_IDLE_TIMEOUT] = "pop3_idle_timeout",
 };
 
 static int conf_set_string(char **field, const char *value,
@@ -108,6 +132,52 @@ static int conf_set_endpoints(char **field, const char *value,
 		return -1;
 	free(items);
 	return conf_set_string(field, value, error_r);
+}
+
+/* An existing user without uid 0, or "" (keep the starting user). */
+static int conf_set_unprivileged_user(char **field, const char *value,
+				      const char **error_r)
+{
+	static char message[128];
+	struct passwd *pw;
+
+	if (*value == '\0')
+		return conf_set_string(field, value, error_r);
+	if (strchr(value, ' ') != NULL) {
+		*error_r = "expected a user name";
+		return -1;
+	}
+	pw = getpwnam(value);
+	if (pw == NULL) {
+		snprintf(message, sizeof(message),
+			 "expected an existing user (no user \"%.64s\")", value);
+		*error_r = message;
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		*error_r = "expected an unprivileged user, not one with uid 0";
+		return -1;
+	}
+	return conf_set_string(field, value, error_r);
+}
+
+/* A count from 1 to MAX. */
+static int conf_set_count(int64_t *field, const char *value, uint64_t max,
+			  const char **error_r)
+{
+	static char message[64];
+	const char *num_error;
+	uint64_t n;
+
+	if (strnum_parse_u64(value, max, &n, &num_error) < 0 || n == 0) {
+		snprintf(message, sizeof(message),
+			 "expected a number from 1 to %llu",
+			 (unsigned long long)max);
+		*error_r = message;
+		return -1;
+	}
+	*field = (int64_t)n;
+	return 0;
 }
 
 static int conf_handle(void *context, const char *key, const char *value,
@@ -185,47 +255,17 @@ static int conf_handle(void *context, const char *key, const char *value,
 		}
 		return conf_set_string(&conf->lookupd_socketmap_name, value,
 				       error_r);
-	case CONF_LOOKUPD_USER: {
-		struct passwd *pw;
-
-		if (*value == '\0')	/* keep the starting user */
-			return conf_set_string(&conf->lookupd_user, value,
-					       error_r);
-		if (strchr(value, ' ') != NULL) {
-			*error_r = "expected a user name";
-			return -1;
-		}
-		pw = getpwnam(value);
-		if (pw == NULL) {
-			snprintf(message, sizeof(message),
-				 "expected an existing user (no user \"%.64s\")",
-				 value);
-			*error_r = message;
-			return -1;
-		}
-		if (pw->pw_uid == 0) {
-			*error_r = "expected an unprivileged user, not one with uid 0";
-			return -1;
-		}
-		return conf_set_string(&conf->lookupd_user, value, error_r);
-	}
+	case CONF_LOOKUPD_USER:
+		return conf_set_unprivileged_user(&conf->lookupd_user, value,
+						  error_r);
 	case CONF_LOOKUPD_EXPIRE:
 		return conf_set_bool(&conf->lookupd_expire, value, error_r);
 	case CONF_LOOKUPD_LOG_DECISIONS:
 		return conf_set_bool(&conf->lookupd_log_decisions, value,
 				     error_r);
-	case CONF_LOOKUPD_MAX_CONNECTIONS: {
-		uint64_t n;
-		const char *num_error;
-
-		if (strnum_parse_u64(value, 100000, &n, &num_error) < 0
-		    || n == 0) {
-			*error_r = "expected a number from 1 to 100000";
-			return -1;
-		}
-		conf->lookupd_max_connections = (int64_t)n;
-		return 0;
-	}
+	case CONF_LOOKUPD_MAX_CONNECTIONS:
+		return conf_set_count(&conf->lookupd_max_connections, value,
+				      100000, error_r);
 	case CONF_RELAY_DB_RECORDER: {
 		struct listen_endpoint *items;
 		size_t count;
@@ -259,6 +299,72 @@ static int conf_handle(void *context, const char *key, const char *value,
 		}
 		conf->lookupd_idle_timeout = seconds;
 		return 0;
+	case CONF_PASSWD_FILE:
+		if (*value != '/') {
+			*error_r = "expected an absolute file path";
+			return -1;
+		}
+		return conf_set_string(&conf->passwd_file, value, error_r);
+	case CONF_MAIL_LOCATION:
+		if (strncmp(value, "maildir:", 8) != 0
+		    || (value[8] != '/' && value[8] != '~')) {
+			*error_r = "expected maildir:PATH, the path absolute or "
+			    "starting with ~ (the user's home)";
+			return -1;
+		}
+		return conf_set_string(&conf->mail_location, value, error_r);
+	case CONF_POP3_LISTEN:
+	case CONF_POP3S_LISTEN: {
+		struct listen_endpoint *items;
+		size_t count, k;
+
+		if (listen_endpoint_list_parse(value, &items, &count,
+					       error_r) < 0)
+			return -1;
+		for (k = 0; k < count; k++) {
+			if (items[k].family == AF_UNIX) {
+				free(items);
+				*error_r = "expected address:port items, not unix sockets";
+				return -1;
+			}
+		}
+		free(items);
+		return conf_set_string(i == CONF_POP3_LISTEN ?
+				       &conf->pop3_listen : &conf->pop3s_listen,
+				       value, error_r);
+	}
+	case CONF_TLS_CERT:
+	case CONF_TLS_KEY:
+		if (*value != '\0' && *value != '/') {
+			*error_r = "expected an absolute file path, or nothing";
+			return -1;
+		}
+		return conf_set_string(i == CONF_TLS_CERT ? &conf->tls_cert :
+				       &conf->tls_key, value, error_r);
+	case CONF_LOGIN_USER:
+		return conf_set_unprivileged_user(&conf->login_user, value,
+						  error_r);
+	case CONF_ALLOW_PLAINTEXT_AUTH:
+		return conf_set_bool(&conf->allow_plaintext_auth, value,
+				     error_r);
+	case CONF_POP3_MAX_CONNECTIONS:
+		return conf_set_count(&conf->pop3_max_connections, value,
+				      100000, error_r);
+	case CONF_POP3_MAX_CONNECTIONS_PER_IP:
+		return conf_set_count(&conf->pop3_max_connections_per_ip,
+				      value, 100000, error_r);
+	case CONF_POP3_MAX_BAD_COMMANDS:
+		return conf_set_count(&conf->pop3_max_bad_commands, value,
+				      1000, error_r);
+	case CONF_POP3_IDLE_TIMEOUT:
+		if (timespan_parse(value, &seconds, &time_error) < 0
+		    || seconds == 0 || seconds > 86400) {
+			*error_r = "expected a time from 1s to 1d, like 10m "
+			    "(RFC 1939 asks for at least 10m)";
+			return -1;
+		}
+		conf->pop3_idle_timeout = seconds;
+		return 0;
 	}
 	*error_r = "internal error: unhandled key";
 	return -1;
@@ -281,8 +387,23 @@ int relaygate_conf_init(struct relaygate_conf *conf, const char **error_r)
 			       error_r) < 0
 	    || conf_set_string(&conf->lookupd_user, "nobody", error_r) < 0
 	    || conf_set_string(&conf->relay_db_recorder, "", error_r) < 0
-	    || conf_set_string(&conf->recorder_group, "", error_r) < 0)
+	    || conf_set_string(&conf->recorder_group, "", error_r) < 0
+	    || conf_set_string(&conf->passwd_file,
+			       RELAYGATE_SYSCONFDIR "/passwd", error_r) < 0
+	    || conf_set_string(&conf->mail_location, "maildir:~/Maildir",
+			       error_r) < 0
+	    || conf_set_string(&conf->pop3_listen, "0.0.0.0:110, [::]:110",
+			       error_r) < 0
+	    || conf_set_string(&conf->pop3s_listen, "", error_r) < 0
+	    || conf_set_string(&conf->tls_cert, "", error_r) < 0
+	    || conf_set_string(&conf->tls_key, "", error_r) < 0
+	    || conf_set_string(&conf->login_user, "nobody", error_r) < 0)
 		return -1;
+	conf->allow_plaintext_auth = false;
+	conf->pop3_max_connections = 1000;
+	conf->pop3_max_connections_per_ip = 50;
+	conf->pop3_max_bad_commands = 10;
+	conf->pop3_idle_timeout = 600;
 	conf->lookupd_expire = false;
 	conf->lookupd_max_connections = 1000;
 	conf->lookupd_idle_timeout = 600;
@@ -318,6 +439,13 @@ void relaygate_conf_free(struct relaygate_conf *conf)
 	free(conf->lookupd_user);
 	free(conf->relay_db_recorder);
 	free(conf->recorder_group);
+	free(conf->passwd_file);
+	free(conf->mail_location);
+	free(conf->pop3_listen);
+	free(conf->pop3s_listen);
+	free(conf->tls_cert);
+	free(conf->tls_key);
+	free(conf->login_user);
 	cidr_list_free(&conf->never_relay);
 	memset(conf, 0, sizeof(*conf));
 }

@@ -37,6 +37,17 @@ struct relaygate_conf {
 	bool lookupd_log_decisions;	/* one log line per decision */
 	char *relay_db_recorder;	/* relaygate-recorder's socket, or "" */
 	char *recorder_group;		/* group of that socket, or "" */
+	char *passwd_file;		/* users of the POP3/IMAP servers */
+	char *mail_location;		/* "maildir:~/Maildir" */
+	char *pop3_listen;		/* endpoints, as written */
+	char *pop3s_listen;
+	char *tls_cert, *tls_key;	/* PEM files, "" = no TLS */
+	char *login_user;		/* pre-authentication processes */
+	bool allow_plaintext_auth;	/* plaintext off loopback without TLS */
+	int64_t pop3_max_connections;
+	int64_t pop3_max_connections_per_ip;
+	int64_t pop3_max_bad_commands;
+	int64_t pop3_idle_timeout;	/* seconds: RFC 1939 autologout */
 	uint64_t seen;			/* keys set so far (duplicate check) */
 };
 

@@ -120,7 +120,10 @@ int listen_endpoint_parse(const char *text, struct listen_endpoint *endpoint_r,
 	}
 	if (strncmp(text, "inet:", 5) == 0)
 		return listen_endpoint_parse_inet(text + 5, ep, error_r);
-	*error_r = "expected unix:/path or inet:address:port";
+	/* The servers' lists are written "address:port" (DESIGN.md). */
+	if ((*text >= '0' && *text <= '9') || *text == '[')
+		return listen_endpoint_parse_inet(text, ep, error_r);
+	*error_r = "expected unix:/path, inet:address:port or address:port";
 	return -1;
 }
 

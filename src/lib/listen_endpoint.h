@@ -1,7 +1,8 @@
 #ifndef RELAYGATE_LISTEN_ENDPOINT_H
 #define RELAYGATE_LISTEN_ENDPOINT_H
 /* listen_endpoint: where a daemon listens, written as in Postfix
- * ("unix:/path", "inet:127.0.0.1:port", "inet:[::1]:port"), parsed
+ * ("unix:/path", "inet:127.0.0.1:port", "inet:[::1]:port"; the "inet:"
+ * may be left out, as the POP3/IMAP listen lists do), parsed
  * strictly and opened as a non-blocking listening socket. */
 #include <stddef.h>
 #include <sys/socket.h>
