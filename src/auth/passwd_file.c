@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -246,7 +247,18 @@ struct passwd_file *passwd_file_parse(const char *name, const char *text,
 		return NULL;
 	}
 	file = calloc(1, sizeof(*file));
-	if (file == NULL || (file->text = malloc(len + 1)) == NULL) {
+	if (file != NULL) {
+		/* a mapping of its own: a forked child can drop it without
+		 * copying (passwd_file_forget), and core dumps leave it out */
+		file->text_map_len = len + 1;
+		file->text = mmap(NULL, file->text_map_len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (file->text == MAP_FAILED)
+			file->text = NULL;
+		else
+			(void)madvise(file->text, file->text_map_len, MADV_DONTDUMP);
+	}
+	if (file == NULL || file->text == NULL) {
 		free(file);
 		passwd_file_error(error, error_size, name, 0, "out of memory");
 		return NULL;
@@ -481,10 +493,21 @@ void passwd_file_free(struct passwd_file **file)
 	if (f->text != NULL) {
 		/* the buffer holds hashes and {PLAIN} passwords */
 		explicit_bzero(f->text, f->text_len);
-		free(f->text);
+		munmap(f->text, f->text_map_len);
 	}
 	free(f->entries);
 	free(f->path);
 	free(f);
 	*file = NULL;
+}
+
+void passwd_file_forget(struct passwd_file *file)
+{
+	if (file == NULL || file->text == NULL)
+		return;
+	(void)munmap(file->text, file->text_map_len);
+	file->text = NULL;
+	file->text_len = 0;
+	file->count = 0;
+	file->dummy = NULL;
 }

@@ -40,6 +40,7 @@ struct passwd_file {
 	char *path;		/* NULL for passwd_file_parse() */
 	char *text;		/* the file's bytes, fields cut in place */
 	size_t text_len;
+	size_t text_map_len;	/* TEXT is a private anonymous mapping */
 	struct passwd_entry *entries;
 	size_t count;
 	/* the entry of the costliest scheme, for unknown users; NULL when
@@ -75,6 +76,11 @@ int passwd_file_refresh(struct passwd_file *file, char *error,
 /* The entry of USER (exact, case-sensitive match), or NULL. */
 const struct passwd_entry *passwd_file_lookup(const struct passwd_file *file,
 					      const char *user);
+
+/* In a forked child: unmap the file's text (hashes and passwords) without
+ * touching it, so nothing secret stays readable and no page is copied.
+ * FILE then holds no users; only passwd_file_free() may follow. */
+void passwd_file_forget(struct passwd_file *file);
 
 /* Release *FILE and set it to NULL. */
 void passwd_file_free(struct passwd_file **file);

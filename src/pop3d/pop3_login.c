@@ -1,0 +1,488 @@
+/* pop3_login: the AUTHORIZATION state of RFC 1939, run by an unprivileged
+ * process. It parses every byte a client sends before login, and never
+ * sees a password file or the store: credentials go to the session
+ * process as a login_request, the answer comes back as the reply line.
+ * After a login it hands the connection over (plaintext) or relays it
+ * through TLS until either side closes. */
+#define _GNU_SOURCE 1
+#include "pop3d.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "log.h"
+#include "login_request.h"
+#include "pop3_channel.h"
+#include "pop3_command.h"
+#include "pop3_stream.h"
+#include "privilege.h"
+#include "sasl_plain.h"
+
+#define POP3_LOGIN_RELAY_BUFFER 16384
+
+struct pop3_login {
+	struct pop3d *pop3d;
+	struct pop3d_client *client;
+	struct pop3_stream stream;
+	int channel_fd;
+	char user[LOGIN_REQUEST_USER_MAX + 1];	/* from USER, "" if none */
+	unsigned auth_attempts, auth_failures, bad_commands;
+};
+
+static struct pop3_login login;
+
+/* Log the end of a connection that never logged in, and exit. */
+static void __attribute__((noreturn))
+pop3_login_exit(const char *reason)
+{
+	(void)pop3_stream_flush(&login.stream);
+	pop3_stream_end_tls(&login.stream);
+	log_info("pop3: event=disconnect address=%s reason=%s auth_attempts=%u%s%s",
+		 login.client->address_text, reason, login.auth_attempts,
+		 login.stream.error != NULL ? " error=" : "",
+		 login.stream.error != NULL ? login.stream.error : "");
+	_exit(0);
+}
+
+/* May this connection send a plaintext password? */
+static bool pop3_login_plaintext_allowed(void)
+{
+	return login.stream.ssl != NULL || login.client->loopback
+	    || login.pop3d->conf.allow_plaintext_auth;
+}
+
+/* STLS can be offered: TLS configured and not yet in use. */
+static bool pop3_login_stls_available(void)
+{
+	return login.pop3d->tls != NULL && login.stream.ssl == NULL;
+}
+
+static void pop3_login_capa(void)
+{
+	pop3_stream_puts(&login.stream, "+OK Capability list follows\r\n"
+			 "TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n"
+			 "PIPELINING\r\n");
+	if (pop3_login_plaintext_allowed())
+		pop3_stream_puts(&login.stream, "USER\r\nSASL PLAIN\r\n");
+	if (pop3_login_stls_available())
+		pop3_stream_puts(&login.stream, "STLS\r\n");
+	pop3_stream_puts(&login.stream, "IMPLEMENTATION relaygate\r\n.\r\n");
+}
+
+/* Hand a plaintext connection to the session process: the input already
+ * read goes with it. */
+static void __attribute__((noreturn)) pop3_login_hand_over(void)
+{
+	unsigned char rest[POP3_STREAM_IN_SIZE];
+	size_t len = pop3_stream_take_buffered(&login.stream, rest,
+					       sizeof(rest));
+
+	(void)pop3_channel_send(login.channel_fd, rest, len);
+	_exit(0);
+}
+
+/* Relay between the TLS client and the session process until one side
+ * closes. Both directions are buffered, so neither side can block the
+ * other; the session process enforces the idle timeout. */
+static void __attribute__((noreturn)) pop3_login_relay(void)
+{
+	static unsigned char to_session[POP3_LOGIN_RELAY_BUFFER];
+	static unsigned char to_client[POP3_LOGIN_RELAY_BUFFER];
+	size_t in_len, out_len = 0, out_start = 0, in_start = 0;
+	SSL *ssl = login.stream.ssl;
+	int fd = login.stream.fd, chan = login.channel_fd;
+	bool client_eof = false, session_eof = false;
+	bool ssl_want_write = false, shut = false;
+	int flags = fcntl(chan, F_GETFL);
+
+	if (flags >= 0)
+		(void)fcntl(chan, F_SETFL, flags | O_NONBLOCK);
+	in_len = pop3_stream_take_buffered(&login.stream, to_session,
+					   sizeof(to_session));
+	for (;;) {
+		struct pollfd pfd[2];
+		int ret;
+
+		/* client -> session */
+		while (!client_eof && in_len < sizeof(to_session)) {
+			ret = SSL_read(ssl, to_session + in_len,
+				       (int)(sizeof(to_session) - in_len));
+			if (ret > 0) {
+				in_len += (size_t)ret;
+				continue;
+			}
+			ret = SSL_get_error(ssl, ret);
+			if (ret == SSL_ERROR_WANT_WRITE)
+				ssl_want_write = true;
+			else if (ret != SSL_ERROR_WANT_READ)
+				client_eof = true;
+			break;
+		}
+		while (in_start < in_len) {
+			ssize_t done = write(chan, to_session + in_start,
+					     in_len - in_start);
+
+			if (done > 0) {
+				in_start += (size_t)done;
+				continue;
+			}
+			if (done < 0 && (errno == EAGAIN || errno == EINTR))
+				break;
+			_exit(0);	/* the session process is gone */
+		}
+		if (in_start == in_len)
+			in_start = in_len = 0;
+
+		/* session -> client */
+		if (!session_eof && out_len < sizeof(to_client)) {
+			ssize_t got = read(chan, to_client + out_len,
+					   sizeof(to_client) - out_len);
+
+			if (got > 0)
+				out_len += (size_t)got;
+			else if (got == 0 || (errno != EAGAIN && errno != EINTR))
+				session_eof = true;
+		}
+		ssl_want_write = false;
+		while (out_start < out_len) {
+			ret = SSL_write(ssl, to_client + out_start,
+					(int)(out_len - out_start));
+			if (ret > 0) {
+				out_start += (size_t)ret;
+				continue;
+			}
+			ret = SSL_get_error(ssl, ret);
+			if (ret == SSL_ERROR_WANT_WRITE)
+				ssl_want_write = true;
+			else if (ret != SSL_ERROR_WANT_READ)
+				_exit(0);	/* the client is gone */
+			break;
+		}
+		if (out_start == out_len)
+			out_start = out_len = 0;
+
+		if (session_eof && out_len == 0) {
+			(void)SSL_shutdown(ssl);
+			_exit(0);
+		}
+		if (client_eof && in_len == 0 && !shut) {
+			shut = true;
+			/* the session sees the end of input; keep sending
+			 * its last answers */
+			shutdown(chan, SHUT_WR);
+		}
+		if (!client_eof && SSL_pending(ssl) > 0
+		    && in_len < sizeof(to_session))
+			continue;
+
+		pfd[0].fd = fd;
+		pfd[0].events = 0;
+		if (!client_eof && in_len < sizeof(to_session))
+			pfd[0].events |= POLLIN;
+		if (out_len > 0 || ssl_want_write)
+			pfd[0].events |= POLLOUT;
+		pfd[1].fd = chan;
+		pfd[1].events = 0;
+		if (!session_eof && out_len < sizeof(to_client))
+			pfd[1].events |= POLLIN;
+		if (in_len > 0)
+			pfd[1].events |= POLLOUT;
+		ret = poll(pfd, 2, login.stream.timeout_ms * 2);
+		if (ret == 0)
+			_exit(0);
+		if (ret < 0 && errno != EINTR)
+			_exit(0);
+		if (pfd[0].revents & (POLLERR | POLLNVAL))
+			_exit(0);
+		if ((pfd[0].revents & POLLHUP) && !(pfd[0].revents & POLLIN)
+		    && !client_eof)
+			client_eof = true;
+	}
+}
+
+/* Send a login request to the session process and relay its answer. */
+static void pop3_login_attempt(enum login_method method, const char *user,
+			       const char *secret)
+{
+	struct login_request request;
+	char buf[LOGIN_REQUEST_MAX + 16];
+	char reply[600];
+	const char *error;
+	size_t len;
+	ssize_t got;
+	size_t i;
+
+	login.auth_attempts++;
+	request.method = method;
+	request.user = user;
+	request.secret = secret;
+	request.tls = login.stream.ssl != NULL;
+	len = login_request_format(&request, buf, sizeof(buf));
+	if (len == 0) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		pop3_stream_puts(&login.stream,
+				 "-ERR [AUTH] Authentication failed.\r\n");
+		login.auth_failures++;
+		return;
+	}
+	/* the client must not see our answer before the session's */
+	if (pop3_stream_flush(&login.stream) < 0
+	    || pop3_channel_send(login.channel_fd, buf, len) < 0) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		pop3_login_exit("session-lost");
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	got = pop3_channel_recv(login.channel_fd, reply, sizeof(reply), -1,
+				&error);
+	if (got <= 0)
+		pop3_login_exit("session-lost");
+	for (i = 0; i < (size_t)got; i++) {
+		if ((unsigned char)reply[i] < 0x20)
+			pop3_login_exit("session-protocol");
+	}
+	pop3_stream_write(&login.stream, reply, (size_t)got);
+	pop3_stream_puts(&login.stream, "\r\n");
+	if (reply[0] == '+') {
+		if (pop3_stream_flush(&login.stream) < 0)
+			_exit(0);	/* the session sees the hang-up */
+		if (login.stream.ssl != NULL)
+			pop3_login_relay();
+		pop3_login_hand_over();
+	}
+	login.auth_failures++;
+	login.user[0] = '\0';
+}
+
+static void pop3_login_auth(struct pop3_command *cmd)
+{
+	char line[POP3_SASL_LINE_MAX + 1];
+	const char *response, *error;
+	struct sasl_plain plain;
+	size_t len;
+
+	if (cmd->argc == 0) {
+		pop3_stream_puts(&login.stream, "+OK\r\nPLAIN\r\n.\r\n");
+		return;
+	}
+	if (strcasecmp(cmd->args[0], "PLAIN") != 0) {
+		pop3_stream_puts(&login.stream,
+				 "-ERR Unsupported authentication mechanism.\r\n");
+		return;
+	}
+	if (cmd->argc > 2) {
+		pop3_stream_puts(&login.stream, "-ERR Too many arguments.\r\n");
+		login.bad_commands++;
+		return;
+	}
+	if (!pop3_login_plaintext_allowed()) {
+		pop3_stream_puts(&login.stream, "-ERR [AUTH] Plaintext "
+				 "authentication disallowed on non-secure "
+				 "connections.\r\n");
+		return;
+	}
+	if (cmd->argc == 2) {
+		response = cmd->args[1];
+		if (strcmp(response, "=") == 0)
+			response = "";
+	} else {
+		pop3_stream_puts(&login.stream, "+ \r\n");
+		if (pop3_stream_flush(&login.stream) < 0)
+			pop3_login_exit("disconnect");
+		switch (pop3_stream_read_line(&login.stream, line,
+					      POP3_SASL_LINE_MAX, &len)) {
+		case POP3_STREAM_OK:
+			break;
+		case POP3_STREAM_TOO_LONG:
+			pop3_stream_puts(&login.stream, "-ERR Line too long.\r\n");
+			pop3_login_exit("too-long");
+		case POP3_STREAM_TIMEOUT:
+			pop3_stream_puts(&login.stream,
+					 "-ERR Disconnected for inactivity.\r\n");
+			pop3_login_exit("timeout");
+		default:
+			pop3_login_exit("disconnect");
+		}
+		if (strcmp(line, "*") == 0) {
+			OPENSSL_cleanse(line, sizeof(line));
+			pop3_stream_puts(&login.stream,
+					 "-ERR Authentication cancelled.\r\n");
+			return;
+		}
+		response = line;
+	}
+	if (sasl_plain_decode(response, strlen(response), &plain, &error) < 0) {
+		sasl_plain_wipe(&plain);
+		OPENSSL_cleanse(line, sizeof(line));
+		pop3_stream_printf(&login.stream,
+				   "-ERR [AUTH] Invalid SASL PLAIN response: %s.\r\n",
+				   error);
+		login.auth_failures++;
+		return;
+	}
+	OPENSSL_cleanse(line, sizeof(line));
+	pop3_login_attempt(LOGIN_METHOD_PLAIN, plain.authcid, plain.password);
+	sasl_plain_wipe(&plain);
+}
+
+/* One command in the AUTHORIZATION state. */
+static void pop3_login_command(char *line, size_t len)
+{
+	struct pop3_command cmd;
+	const char *error;
+
+	if (pop3_command_parse(line, len, &cmd, &error) < 0) {
+		pop3_stream_printf(&login.stream, "-ERR %s\r\n", error);
+		login.bad_commands++;
+		return;
+	}
+	if (strcmp(cmd.name, "CAPA") == 0)
+		pop3_login_capa();
+	else if (strcmp(cmd.name, "QUIT") == 0) {
+		pop3_stream_puts(&login.stream, "+OK Logging out.\r\n");
+		pop3_login_exit("quit");
+	} else if (strcmp(cmd.name, "STLS") == 0) {
+		if (!pop3_login_stls_available()) {
+			pop3_stream_puts(&login.stream, login.stream.ssl != NULL ?
+					 "-ERR TLS is already active.\r\n" :
+					 "-ERR TLS is not available.\r\n");
+			login.bad_commands++;
+			return;
+		}
+		pop3_stream_puts(&login.stream,
+				 "+OK Begin TLS negotiation now.\r\n");
+		if (pop3_stream_flush(&login.stream) < 0)
+			pop3_login_exit("disconnect");
+		if (pop3_stream_start_tls(&login.stream, login.pop3d->tls) < 0)
+			pop3_login_exit("tls-failed");
+		login.user[0] = '\0';	/* RFC 2595: forget the state */
+	} else if (strcmp(cmd.name, "USER") == 0) {
+		if (cmd.argc != 1) {
+			pop3_stream_puts(&login.stream,
+					 "-ERR Expected one argument: USER name.\r\n");
+			login.bad_commands++;
+		} else if (!pop3_login_plaintext_allowed()) {
+			pop3_stream_puts(&login.stream, "-ERR [AUTH] Plaintext "
+					 "authentication disallowed on non-secure "
+					 "connections.\r\n");
+		} else if (strlen(cmd.args[0]) > LOGIN_REQUEST_USER_MAX) {
+			pop3_stream_puts(&login.stream, "-ERR User name too long.\r\n");
+			login.bad_commands++;
+		} else {
+			strcpy(login.user, cmd.args[0]);
+			pop3_stream_puts(&login.stream, "+OK\r\n");
+		}
+	} else if (strcmp(cmd.name, "PASS") == 0) {
+		if (login.user[0] == '\0') {
+			pop3_stream_puts(&login.stream, "-ERR No USER given.\r\n");
+			login.bad_commands++;
+		} else if (!pop3_login_plaintext_allowed()) {
+			pop3_stream_puts(&login.stream, "-ERR [AUTH] Plaintext "
+					 "authentication disallowed on non-secure "
+					 "connections.\r\n");
+		} else
+			pop3_login_attempt(LOGIN_METHOD_USER, login.user,
+					   cmd.rest);
+	} else if (strcmp(cmd.name, "APOP") == 0) {
+		if (cmd.argc != 2) {
+			pop3_stream_puts(&login.stream,
+					 "-ERR Expected APOP name digest.\r\n");
+			login.bad_commands++;
+		} else
+			pop3_login_attempt(LOGIN_METHOD_APOP, cmd.args[0],
+					   cmd.args[1]);
+	} else if (strcmp(cmd.name, "AUTH") == 0)
+		pop3_login_auth(&cmd);
+	else {
+		pop3_stream_puts(&login.stream, strcmp(cmd.name, "STAT") == 0
+				 || strcmp(cmd.name, "LIST") == 0
+				 || strcmp(cmd.name, "RETR") == 0
+				 || strcmp(cmd.name, "DELE") == 0
+				 || strcmp(cmd.name, "NOOP") == 0
+				 || strcmp(cmd.name, "RSET") == 0
+				 || strcmp(cmd.name, "TOP") == 0
+				 || strcmp(cmd.name, "UIDL") == 0 ?
+				 "-ERR Not logged in.\r\n" :
+				 "-ERR Unknown command.\r\n");
+		login.bad_commands++;
+	}
+	OPENSSL_cleanse(line, len);
+}
+
+void pop3_login_run(struct pop3d *pop3d, struct pop3d_client *client,
+		    int channel_fd)
+{
+	char line[POP3_COMMAND_LINE_MAX + 1];
+	char message[256];
+	size_t len;
+
+	login.pop3d = pop3d;
+	login.client = client;
+	login.channel_fd = channel_fd;
+	pop3_stream_init(&login.stream, client->fd,
+			 (int)pop3d->conf.pop3_idle_timeout * 1000);
+
+	/* nothing secret stays readable here */
+	passwd_file_forget(pop3d->users);
+	if (pop3d->privileged && pop3d->conf.login_user[0] != '\0'
+	    && privilege_drop(pop3d->conf.login_user, message,
+			      sizeof(message)) < 0) {
+		log_error("pop3: login process: %s", message);
+		pop3_stream_puts(&login.stream,
+				 "-ERR [SYS/TEMP] Server error.\r\n");
+		(void)pop3_stream_flush(&login.stream);
+		_exit(EX_NOPERM);
+	}
+	/* the login process ends with its session process */
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		_exit(0);
+	if (client->implicit_tls
+	    && pop3_stream_start_tls(&login.stream, pop3d->tls) < 0)
+		pop3_login_exit("tls-failed");
+	pop3_stream_printf(&login.stream,
+			   "+OK relaygate POP3 server ready %s\r\n",
+			   client->apop_timestamp);
+	for (;;) {
+		if (pop3_stream_flush_if_idle(&login.stream) < 0)
+			pop3_login_exit("disconnect");
+		switch (pop3_stream_read_line(&login.stream, line,
+					      POP3_COMMAND_LINE_MAX, &len)) {
+		case POP3_STREAM_OK:
+			break;
+		case POP3_STREAM_TOO_LONG:
+			pop3_stream_puts(&login.stream, "-ERR Line too long.\r\n");
+			pop3_login_exit("too-long");
+		case POP3_STREAM_TIMEOUT:
+			pop3_stream_puts(&login.stream,
+					 "-ERR Disconnected for inactivity.\r\n");
+			pop3_login_exit("timeout");
+		case POP3_STREAM_EOF:
+			pop3_login_exit("disconnect");
+		default:
+			pop3_login_exit("error");
+		}
+		pop3_login_command(line, len);
+		if (login.auth_failures >= POP3D_AUTH_FAILURES_MAX) {
+			pop3_stream_puts(&login.stream,
+					 "-ERR [AUTH] Too many failed logins.\r\n");
+			pop3_login_exit("auth-failures");
+		}
+		if (login.bad_commands >= (unsigned)pop3d->conf.pop3_max_bad_commands) {
+			pop3_stream_puts(&login.stream,
+					 "-ERR Too many bad commands.\r\n");
+			pop3_login_exit("bad-commands");
+		}
+	}
+}
