@@ -27,18 +27,18 @@ static bool maildir_name_digits(const char *text, size_t *pos, size_t end,
 	return true;
 }
 
-/* Dovecot's ",W=<digits>" in the base, ended by ',' or the end of the base;
- * the first ",W=" decides. */
-static bool maildir_name_find_vsize(const char *name, size_t base_len,
-				    uint64_t *vsize_r)
+/* ",<KEY>=<digits>" in the base (Dovecot's W=, Courier's and Dovecot's
+ * S=), ended by ',' or the end of the base; the first ",<KEY>=" decides. */
+static bool maildir_name_find_field(const char *name, size_t base_len,
+				    char key, uint64_t *value_r)
 {
 	size_t i, pos;
 
 	for (i = 0; i + 3 <= base_len; i++) {
-		if (name[i] != ',' || name[i + 1] != 'W' || name[i + 2] != '=')
+		if (name[i] != ',' || name[i + 1] != key || name[i + 2] != '=')
 			continue;
 		pos = i + 3;
-		if (!maildir_name_digits(name, &pos, base_len, vsize_r))
+		if (!maildir_name_digits(name, &pos, base_len, value_r))
 			return false;
 		return pos == base_len || name[pos] == ',';
 	}
@@ -79,10 +79,15 @@ int maildir_name_parse(const char *name, size_t len, size_t max_len,
 		name_r->has_info = true;
 		name_r->flags_offset = name_r->base_len + 3;
 	}
-	name_r->has_vsize = maildir_name_find_vsize(name, name_r->base_len,
-						    &name_r->vsize);
+	name_r->has_vsize = maildir_name_find_field(name, name_r->base_len,
+						    'W', &name_r->vsize);
 	if (!name_r->has_vsize)
 		name_r->vsize = 0;
+	name_r->has_disk_size = maildir_name_find_field(name, name_r->base_len,
+							'S',
+							&name_r->disk_size);
+	if (!name_r->has_disk_size)
+		name_r->disk_size = 0;
 	pos = 0;
 	name_r->has_time = maildir_name_digits(name, &pos, name_r->base_len,
 					       &name_r->time)
