@@ -1,7 +1,9 @@
 /* maildir: snapshot, reading and deletion for one POP3 session on a
  * Maildir that other programs use at the same time. Must never copy a
- * message, overwrite a file by renaming onto it, or delete a file that is
- * not a marked message of the snapshot. */
+ * message, overwrite a file by renaming onto it (its own size cache
+ * aside), or delete a file that is not a marked message of the snapshot;
+ * must never trust the size cache for a message it cannot tie to the
+ * cache's entry (base name, and ",S=" or the size on disk). */
 #define _GNU_SOURCE 1	/* renameat2 */
 #include "maildir.h"
 
