@@ -578,16 +578,18 @@ static void maildir_scan_cache_init(struct maildir *md,
 	cache->enabled = cache->entries != NULL;
 }
 
-/* Add MSG with its sizes to the cache to write, if it can hold it. */
+/* Add MSG with its sizes to the cache to write, if it can hold it
+ * (CHECKED: the parser already found the entry valid). */
 static bool maildir_scan_cache_add(struct maildir_scan_cache *cache,
 				   const struct maildir_message *msg,
-				   uint64_t disk_size)
+				   uint64_t disk_size, bool checked)
 {
 	struct maildir_size_cache_entry *entry;
 
 	if (!cache->enabled
-	    || !maildir_size_cache_entry_valid(msg->name, msg->base_len,
-					       disk_size, msg->size))
+	    || (!checked
+		&& !maildir_size_cache_entry_valid(msg->name, msg->base_len,
+						   disk_size, msg->size)))
 		return false;
 	entry = &cache->entries[cache->count++];
 	entry->base = msg->name;
@@ -620,7 +622,7 @@ static bool maildir_scan_cache_lookup(struct maildir *md,
 		|| (uint64_t)st.st_size != entry->disk_size))
 		return false;
 	msg->size = entry->size;
-	if (maildir_scan_cache_add(cache, msg, entry->disk_size))
+	if (maildir_scan_cache_add(cache, msg, entry->disk_size, true))
 		cache->reused++;
 	return true;
 }
@@ -712,7 +714,8 @@ static int maildir_measure(struct maildir *md,
 			stats->measured++;
 			/* a file that changed while read is not cached */
 			if ((uint64_t)st.st_size == disk_size
-			    && maildir_scan_cache_add(&cache, msg, disk_size))
+			    && maildir_scan_cache_add(&cache, msg, disk_size,
+						      false))
 				cache.added++;
 		}
 		md->messages[kept++] = *msg;
