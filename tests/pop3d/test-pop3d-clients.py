@@ -194,15 +194,17 @@ def fetchmail(env, s, name, options, what, ok_codes=(0,), port=None):
     rc = os.path.join(home, '.fetchmailrc')
     with open(rc, 'w') as f:
         f.write('set no syslog\n'
-                'poll 127.0.0.1 with proto POP3 port %d timeout 60\n'
+                'set invisible\n'
+                'set idfile "%s"\n'
+                'poll 127.0.0.1 with proto POP3 port %d timeout 60%s\n'
                 '  user "joe" there with password "fm-pw" is "root" here\n'
                 '  mda "%s %s"\n'
                 '  no rewrite\n'
-                '  invisible\n'
-                '  idfile "%s"\n'
-                % (port or s.address[1], mda, out,
-                   os.path.join(home, '.fetchids')))
+                % (os.path.join(home, '.fetchids'), port or s.address[1],
+                   ' uidl' if 'uidl' in options else '', mda, out))
         for o in options:
+            if o == 'uidl':
+                continue    # a server option, on the poll line
             f.write('  %s\n' % o)
     os.chmod(rc, 0o600)
     argv = [tool('fetchmail'), '--nosyslog', '-f', rc, '--pidfile',
@@ -238,17 +240,17 @@ def case_fetchmail(env):
     mailbox(env, 'joe', names)
     before = env.files('joe')
     s = env.start(tls=True, pop3s=True)
-    # fetchmail 6.4 tries STLS unless sslproto is empty: plain POP3 first.
-    got, r = fetchmail(env, s, 'plain', ['keep', 'uidl', "sslproto ''"],
+    # fetchmail 6.4 insists on STLS unless sslproto is empty: plain POP3 first.
+    got, r = fetchmail(env, s, 'plain', ['keep', 'uidl', 'sslproto ""'],
                        'fetchmail keep (plain)')
     check_fetched(got, names, 'fetchmail keep (plain)')
     check(env.files('joe') == before, 'keep: nothing deleted')
     check(env.granted('127.0.0.1'), 'fetchmail login granted 127.0.0.1')
-    got, r = fetchmail(env, s, 'plain', ['keep', 'uidl', "sslproto ''"],
+    got, r = fetchmail(env, s, 'plain', ['keep', 'uidl', 'sslproto ""'],
                        'fetchmail keep again', ok_codes=(1,))
     check(got == [], 'second keep run with uidl: no message fetched again '
           '(UIDL stable), got %d' % len(got))
-    got, r = fetchmail(env, s, 'stls', ['keep', "sslproto 'tls1.2+'",
+    got, r = fetchmail(env, s, 'stls', ['keep', 'sslproto "tls1.2+"',
                                         'no sslcertck'],
                        'fetchmail STLS keep')
     check_fetched(got, names, 'fetchmail STLS')
@@ -259,13 +261,13 @@ def case_fetchmail(env):
     check(env.files('joe') == before, 'keep runs: nothing deleted')
     check(len(T.re.findall(r'event=login .*tls=yes', s.log())) >= 2,
           'STLS and pop3s logins logged tls=yes')
-    got, r = fetchmail(env, s, 'nokeep', ['no keep', "sslproto 'tls1.2+'",
+    got, r = fetchmail(env, s, 'nokeep', ['no keep', 'sslproto "tls1.2+"',
                                           'no sslcertck'],
                        'fetchmail no keep')
     check_fetched(got, names, 'fetchmail no keep')
     check(env.files('joe') == {}, 'no keep: every message deleted, left %r'
           % list(env.files('joe')))
-    got, r = fetchmail(env, s, 'nokeep', ['no keep', "sslproto ''"],
+    got, r = fetchmail(env, s, 'nokeep', ['no keep', 'sslproto ""'],
                        'fetchmail on an empty mailbox', ok_codes=(1,))
     check(got == [], 'empty mailbox: nothing fetched')
     # A wrong password: fetchmail exit 3 (authentication failed).
@@ -276,7 +278,7 @@ def case_fetchmail(env):
     s.stop()
     env.vsm('delete', '127.0.0.1')
     s = env.start()
-    got, r = fetchmail(env, s, 'bad', ['keep', "sslproto ''"],
+    got, r = fetchmail(env, s, 'bad', ['keep', 'sslproto ""'],
                        'fetchmail with a wrong password', ok_codes=(3,))
     check(not env.granted('127.0.0.1'), 'failed fetchmail login: no grant')
 
