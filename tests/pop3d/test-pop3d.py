@@ -327,6 +327,39 @@ def proc_ids(pid):
         return None
 
 
+def socket_holders(server_port, client_port):
+    """{pid: (uids, gids)} of every process holding the server side of the
+    TCP connection SERVER_PORT <-> CLIENT_PORT (from /proc/net/tcp and
+    /proc/PID/fd)."""
+    inodes = set()
+    with open('/proc/net/tcp') as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local = int(fields[1].split(':')[1], 16)
+            remote = int(fields[2].split(':')[1], 16)
+            if local == server_port and remote == client_port:
+                inodes.add('socket:[%s]' % fields[9])
+    found = {}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            fds = os.listdir('/proc/%s/fd' % entry)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink('/proc/%s/fd/%s' % (entry, fd))
+            except OSError:
+                continue
+            if target in inodes:
+                ids = proc_ids(int(entry))
+                if ids is not None:
+                    found[int(entry)] = ids
+                break
+    return found
+
+
 class Server:
     def __init__(self, env, binary, conf, log):
         self.env = env
@@ -645,8 +678,9 @@ def case(name, proves, cases=CASES):
       'grant for 127.0.0.2 (vsmtprelay check/list see it, with a timestamp of '
       'the login) and none for 127.0.0.3; the log has one event=login line '
       'with user, address and grant=recorded, a logout line, never the '
-      'password; the master stays root, the login process runs as nobody and '
-      'the session after login as the mailbox owner (5000)')
+      'password; the master stays root; the processes holding the client\'s '
+      'socket run as nobody before login and as the mailbox owner (5000) '
+      'after it; after QUIT the connection is closed')
 def case_user_pass(env):
     env.add_user('joe', 'S3cret-pw')
     env.deliver('joe', MESSAGES['plain'])
@@ -658,11 +692,12 @@ def case_user_pass(env):
     check(re.match(rb'^\+OK relaygate POP3 server ready <[^<>@ ]+@[^<> ]+>$',
                    welcome) is not None,
           'greeting "+OK relaygate POP3 server ready <...@host>", got %r' % welcome)
-    time.sleep(0.2)
-    procs = {pid: proc_ids(pid) for pid in descendants(s.pid)}
-    check(any(ids and ids[0] == [nobody] * 4 for ids in procs.values()),
-          'before login a process of the connection runs as nobody (all four '
-          'uids); descendants: %s' % procs)
+    client_port = p.sock.getsockname()[1]
+    holders = socket_holders(s.address[1], client_port)
+    check(holders and all(ids[0] == [nobody] * 4 and ids[1][0] != 0
+                          for ids in holders.values()),
+          'before login every process holding the client\'s socket runs as '
+          'nobody (all four uids, non-root gid): %s' % holders)
     check(proc_ids(s.pid)[0][0] == 0, 'master runs as root')
     before = now()
     check(p.user('joe').startswith(b'+OK'), 'USER joe: +OK')
@@ -678,15 +713,19 @@ def case_user_pass(env):
     check(re.search(r'^127\.0\.0\.2 \d+$', listing, re.M) is not None,
           'vsmtprelay list shows 127.0.0.2: %r' % listing)
     check(not env.granted('127.0.0.3'), 'no grant for 127.0.0.3')
-    procs = {pid: proc_ids(pid) for pid in descendants(s.pid)}
-    check(any(ids and ids[0] == [MAIL_UID] * 4 and ids[1] == [MAIL_GID] * 4
-              for ids in procs.values()),
-          'after login the session runs as uid/gid 5000 (all four); '
-          'descendants: %s' % procs)
-    check(not any(ids and 0 in ids[0] for pid, ids in procs.items()),
-          'after login no process of the connection keeps uid 0: %s' % procs)
+    holders = socket_holders(s.address[1], client_port)
+    check(holders and all(ids[0] == [MAIL_UID] * 4 and ids[1] == [MAIL_GID] * 4
+                          for ids in holders.values()),
+          'after login every process holding the client\'s socket runs as '
+          'uid/gid 5000 (all four): %s' % holders)
     check(p.stat() == (1, len(crlf_form(MESSAGES['plain']))), 'STAT 1 message')
     p.quit()
+    deadline = time.monotonic() + 5
+    while socket_holders(s.address[1], client_port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    check(not socket_holders(s.address[1], client_port),
+          'after QUIT no server process holds the client\'s socket: %s'
+          % socket_holders(s.address[1], client_port))
     m = s.wait_log(r'pop3: event=login .*$')
     check(m is not None, 'login logged: %r' % s.log())
     line = m.group(0)
@@ -825,7 +864,7 @@ def case_auth_plain(env):
 @case('tls/stls-poplib',
       'with TLS configured CAPA offers STLS and USER; poplib.stls() upgrades; '
       'after STLS CAPA no longer lists STLS (still USER), a second STLS is '
-      '-ERR, login and RETR work and the login line says tls=yes')
+      '-ERR, login and RETR work and the login line says tls=yes; QUIT closes')
 def case_stls(env):
     env.add_user('joe', 'tls-pw')
     env.deliver('joe', MESSAGES['eightbit'])
@@ -852,7 +891,14 @@ def case_stls(env):
           'equal: %r' % lines)
     capa = p.capa()
     check('STLS' not in capa, 'CAPA after login: no STLS: %r' % capa)
+    client_port = p.sock.getsockname()[1]
     p.quit()
+    deadline = time.monotonic() + 5
+    while socket_holders(s.address[1], client_port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    check(not socket_holders(s.address[1], client_port),
+          'after QUIT over TLS no server process holds the client\'s socket: %s'
+          % socket_holders(s.address[1], client_port))
     m = s.wait_log(r'event=login .*$')
     check(m is not None and 'tls=yes' in m.group(0).split(),
           'login line says tls=yes: %r' % (m and m.group(0)))
@@ -1510,6 +1556,45 @@ def case_big_retr(env):
     c = env.raw(s, source='127.0.0.3')
     c.login('joe', 'pw')      # lock freed
     c.cmd('QUIT')
+
+
+@case('concurrency/many-sessions',
+      '30 connections open at once (more than an idle pool) and 4 users of '
+      'different uids logged in at the same time are all served; every one '
+      'is closed by the server after its QUIT, and no server process keeps '
+      'a client socket afterwards')
+def case_many(env):
+    users = ['u%d' % i for i in range(4)]
+    for i, u in enumerate(users):
+        env.add_user(u, 'pw-%d' % i, uid=MAIL_UID + i)
+        env.deliver(u, MESSAGES['plain'])
+    s = env.start()
+    idle = [env.raw(s, source='127.0.0.%d' % (2 + i % 2)) for i in range(30)]
+    sessions = []
+    for i, u in enumerate(users):
+        c = env.raw(s, source='127.0.0.%d' % (2 + i % 2))
+        c.login(u, 'pw-%d' % i)
+        sessions.append(c)
+    for i, c in enumerate(sessions):
+        expect_ok(c.cmd('RETR 1'), 'RETR for %s' % users[i])
+        check(c.multi() == poplib_lines(MESSAGES['plain']), 'bytes for %s'
+              % users[i])
+    ports = [c.sock.getsockname()[1] for c in idle + sessions]
+    for c in idle:
+        expect_ok(c.cmd('QUIT'), 'QUIT before login')
+    for c in sessions:
+        expect_ok(c.cmd('QUIT'), 'QUIT after login')
+    not_closed = []
+    for c in idle + sessions:
+        closed, data = c.wait_closed(5)
+        if not closed:
+            not_closed.append((c.sock.getsockname()[1], data))
+    check(not not_closed, 'every connection closed after QUIT; still open: %r'
+          % not_closed)
+    time.sleep(0.2)
+    held = {p: socket_holders(s.address[1], p) for p in ports}
+    held = {p: h for p, h in held.items() if h}
+    check(not held, 'no server process keeps a client socket: %s' % held)
 
 
 @case('limits/per-ip',
