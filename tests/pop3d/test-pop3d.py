@@ -1275,10 +1275,11 @@ def case_wrong_state(env):
 
 
 @case('protocol/unknown-and-bad-limit',
-      'unknown commands, an empty line and arguments to NOOP/QUIT-less '
-      'commands are -ERR and the session goes on; commands are case-'
-      'insensitive; with pop3_max_bad_commands = 3 the session is closed '
-      'after at most 3 bad commands (before login and after), others unharmed')
+      'unknown commands and an empty line are -ERR and the session goes on; '
+      'commands are case-insensitive; with pop3_max_bad_commands = 3 the '
+      'third bad command gets -ERR and the connection is closed, before '
+      'login and after it (an unparsable command too, in a pipelined burst: '
+      'nothing after it is served); others unharmed')
 def case_bad_limit(env):
     env.add_user('joe', 'pw')
     env.deliver('joe', MESSAGES['plain'])
