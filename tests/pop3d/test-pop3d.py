@@ -43,6 +43,10 @@ import time
 import traceback
 
 EXPECTED_TO_FAIL = {
+    'unreadable-message-blocks-mailbox':
+        'one message file the mailbox owner cannot read (e.g. left by an MDA '
+        'running as root) makes the login fail with "-ERR [SYS/TEMP] Mailbox '
+        'unavailable." for good, instead of that message alone giving -ERR',
 }
 
 IO_TIMEOUT = 10.0      # no single answer may take longer than this
@@ -1126,7 +1130,7 @@ def case_dele_drop(env):
 
 @case('mailbox/in-use',
       'a second concurrent session for the same mailbox gets "-ERR [IN-USE] '
-      '..." and changes nothing; after the first QUITs the mailbox can be '
+      '..." with no grant and changes nothing; after the first QUITs the mailbox can be '
       'opened again; another user is not affected')
 def case_in_use(env):
     env.add_user('joe', 'pw')
@@ -1142,6 +1146,8 @@ def case_in_use(env):
     got = second.cmd('PASS pw')
     check(got.startswith(b'-ERR [IN-USE]'), 'second session: -ERR [IN-USE], '
           'got %r' % got)
+    check(not env.granted('127.0.0.3'), 'the refused session (mailbox '
+          'locked, no +OK) records no grant for 127.0.0.3')
     amy = env.raw(s, source='127.0.0.3')
     amy.login('amy', 'pw2')
     expect_ok(amy.cmd('STAT'), 'another user works meanwhile')
@@ -1596,6 +1602,229 @@ def case_many(env):
     held = {p: socket_holders(s.address[1], p) for p in ports}
     held = {p: h for p, h in held.items() if h}
     check(not held, 'no server process keeps a client socket: %s' % held)
+
+
+def tls_raw(env, server, source='127.0.0.2', rcvbuf=None, stls=True):
+    """A Raw connection upgraded with STLS (or to pop3s_listen)."""
+    if stls:
+        c = env.raw(server, source, rcvbuf=rcvbuf)
+        expect_ok(c.cmd('STLS'), 'STLS')
+    else:
+        c = Raw(server.tls_address, source, rcvbuf=rcvbuf, greeting=False)
+        env.clients.append(c)
+    c.sock = client_context().wrap_socket(c.sock, server_hostname='localhost')
+    c.buf = b''
+    if not stls:
+        c.greeting = c.line()
+    return c
+
+
+@case('bigretr/tls-slow-reader-and-drop',
+      'over STLS and over pop3s a client that stops reading during RETR of a '
+      '10 MB message does not hold up other TLS clients; resumed, it gets '
+      'every byte; a client that drops the connection in the middle of a '
+      'big RETR leaves the mailbox unchanged and unlocked; a TLS session '
+      'left silent is logged out by pop3_idle_timeout')
+def case_tls_big(env):
+    env.add_user('joe', 'pw')
+    env.add_user('amy', 'pw2', uid=5001)
+    line = b'TLS line of the big message, 64 octets long ..................\n'
+    big = b'Subject: big tls\n\n' + line * (10 * 1024 * 1024 // len(line))
+    env.deliver('joe', big)
+    env.deliver('amy', MESSAGES['eightbit'])
+    want = wire_form(big)
+    s = env.start(pop3s=True, extra=['pop3_idle_timeout = 30s'])
+    for stls in (True, False):
+        how = 'STLS' if stls else 'pop3s'
+        reader = tls_raw(env, s, rcvbuf=4096, stls=stls)
+        reader.login('joe', 'pw')
+        reader.send('RETR 1\r\n')
+        time.sleep(1.0)
+        other = tls_raw(env, s, '127.0.0.3', stls=not stls)
+        other.login('amy', 'pw2')
+        expect_ok(other.cmd('RETR 1'), '%s: other TLS client RETR' % how)
+        check(other.multi() == poplib_lines(MESSAGES['eightbit']),
+              '%s: other client bytes' % how)
+        expect_ok(other.cmd('QUIT'), '%s: other QUIT' % how)
+        expect_ok(reader.line(), '%s: RETR of the big message' % how)
+        raw = reader.multi_raw()
+        check(hashlib.sha256(raw).digest() == hashlib.sha256(want).digest(),
+              '%s: resumed reader got the 10 MB exactly (%d vs %d bytes)'
+              % (how, len(raw), len(want)))
+        expect_ok(reader.cmd('QUIT'), '%s: QUIT' % how)
+    before = env.files('joe')
+    for stls in (True, False, None):
+        how = {True: 'STLS', False: 'pop3s', None: 'plain'}[stls]
+        if stls is None:
+            c = env.raw(s)
+        else:
+            c = tls_raw(env, s, stls=stls)
+        c.login('joe', 'pw')
+        expect_ok(c.cmd('DELE 1'), 'DELE 1')
+        c.send('RSET\r\nRETR 1\r\n')
+        c.line()
+        c.line()
+        c.sock.recv(100000)
+        c.close()
+        time.sleep(0.3)
+        again = env.raw(s, '127.0.0.3')
+        again.login('joe', 'pw')      # unlocked after the drop
+        again.cmd('QUIT')
+        check(env.files('joe') == before, '%s: drop during RETR: mailbox '
+              'unchanged' % how)
+    s.stop()
+    s = env.start(pop3s=True, extra=['pop3_idle_timeout = 2s'])
+    for stls in (True, False):
+        c = tls_raw(env, s, stls=stls)
+        c.login('joe', 'pw')
+        closed, data = c.wait_closed(30)
+        check(closed, '%s session silent past pop3_idle_timeout: closed; got '
+              '%r' % ('STLS' if stls else 'pop3s', data))
+    check(len(re.findall(r'event=logout .*reason=timeout', s.log())) == 2,
+          'two TLS logouts with reason=timeout: %r' % s.log())
+
+
+@case('mailbox/hostile-maildir',
+      'a Maildir with junk (tmp/ files, a subdirectory and a dot-file in '
+      'cur/, a folder .Sent, 3000 messages) is served: STAT, LIST and UIDL '
+      'count the 3000 messages only; a file the owner cannot read is an '
+      '-ERR on RETR (or left out), not a refused login; a message '
+      'another program removed during the session gives -ERR on RETR, and '
+      'DELE of it plus QUIT answers +OK; a user whose Maildir is missing '
+      'gets -ERR [SYS/...] and the server keeps serving')
+def case_hostile_maildir(env):
+    env.add_user('joe', 'pw')
+    env.add_user('nomail', 'pw3')
+    md = env.maildir('joe')
+    for i in range(3000):
+        env.deliver('joe', b'Subject: %d\n\nbody %d\n' % (i, i))
+    with open(os.path.join(md, 'tmp', '123.partial'), 'wb') as f:
+        f.write(b'Subject: half-delivered\n')
+    os.mkdir(os.path.join(md, 'cur', 'a-directory'))
+    with open(os.path.join(md, 'cur', '.hidden'), 'wb') as f:
+        f.write(b'not a message\n')
+    os.makedirs(os.path.join(md, '.Sent', 'cur'))
+    with open(os.path.join(md, '.Sent', 'cur', '1.x:2,S'), 'wb') as f:
+        f.write(b'Subject: sent\n\n')
+    shutil.rmtree(env.maildir('nomail'))
+    s = env.start()
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    stat = c.cmd('STAT').split()
+    check(stat[0] == b'+OK' and int(stat[1]) == 3000,
+          'STAT counts the 3000 messages and no junk: %r' % stat)
+    expect_ok(c.cmd('LIST'), 'LIST of 3000')
+    check(len(c.multi()) == 3000, 'LIST has a line per message')
+    expect_ok(c.cmd('UIDL'), 'UIDL of 3000')
+    uids = c.multi()
+    check(len(set(u.split()[1] for u in uids)) == 3000, 'UIDs unique')
+    expect_ok(c.cmd('NOOP'), 'session goes on')
+    # Another program (an IMAP server) removes message 1 meanwhile.
+    expect_ok(c.cmd('UIDL 1'), 'UIDL 1')
+    victim = None
+    expect_ok(c.cmd('TOP 1 0'), 'TOP 1')
+    subject = c.multi()[0].split()[1]
+    for sub in ('cur', 'new'):
+        for name in os.listdir(os.path.join(md, sub)):
+            path = os.path.join(md, sub, name)
+            if os.path.isfile(path) and name[0] != '.':
+                try:
+                    with open(path, 'rb') as f:
+                        if f.readline() == b'Subject: %s\n' % subject:
+                            victim = path
+                except OSError:
+                    pass
+    check(victim is not None, 'found the file of message 1')
+    os.unlink(victim)
+    got = c.cmd('RETR 1')
+    expect_err(got, 'RETR of a message removed by another program')
+    expect_ok(c.cmd('DELE 1'), 'DELE of the removed message')
+    expect_ok(c.cmd('DELE 2'), 'DELE 2')
+    got = c.cmd('QUIT')
+    check(got.startswith(b'+OK'), 'QUIT with an already removed message: '
+          '+OK (it is gone, as asked), got %r' % got)
+    check(os.path.exists(os.path.join(md, 'tmp', '123.partial')),
+          'tmp/ left alone')
+    check(os.path.exists(os.path.join(md, '.Sent', 'cur', '1.x:2,S')),
+          'folder left alone')
+    # A message file the owner cannot read.
+    locked = env.deliver('joe', b'Subject: unreadable\n\nsecret\n')
+    os.chown(locked, 0, 0)
+    os.chmod(locked, 0)
+    c = env.raw(s)
+    c.cmd('USER joe')
+    got = c.cmd('PASS pw')
+    check(got == b'+OK Logged in.', 'login with an unreadable message in the '
+          'Maildir: %r' % got, bug='unreadable-message-blocks-mailbox')
+    if got == b'+OK Logged in.':
+        stat = c.cmd('STAT').split()
+        errors = 0
+        for n in range(1, int(stat[1]) + 1):
+            got = c.cmd('TOP %d 0' % n)
+            if got.startswith(b'-ERR'):
+                errors += 1
+            else:
+                c.multi()
+        check(errors == (int(stat[1]) - 2998), 'only the unreadable message '
+              'gives -ERR (if listed): %d' % errors)
+        c.cmd('QUIT')
+    c.close()
+    os.unlink(env.find('joe', os.path.basename(locked)))
+    c = env.raw(s, '127.0.0.3')
+    c.cmd('USER nomail')
+    got = c.cmd('PASS pw3')
+    check(got.startswith(b'-ERR [SYS/'), 'missing Maildir: -ERR [SYS/TEMP] or '
+          '[SYS/PERM], got %r' % got)
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    c.cmd('QUIT')
+
+
+@case('server/reload-limits-stop',
+      'a user added to passwd_file can log in after SIGHUP (or by itself); '
+      'with pop3_max_connections = 3 a fourth connection gets -ERR '
+      '[SYS/TEMP] and is closed while the three are served; SIGTERM stops '
+      'the server with exit 0 and a logged-in session finishes or ends, '
+      'deleting nothing without QUIT')
+def case_server(env):
+    env.add_user('joe', 'pw')
+    env.deliver('joe', MESSAGES['plain'])
+    s = env.start(extra=['pop3_max_connections = 3'])
+    home = env.add_user('newbie', 'pw4', uid=5002)
+    env.deliver('newbie', MESSAGES['dots'])
+    os.kill(s.pid, signal.SIGHUP)
+    time.sleep(0.5)
+    c = env.raw(s, '127.0.0.3')
+    c.cmd('USER newbie')
+    got = c.cmd('PASS pw4')
+    check(got == b'+OK Logged in.', 'new passwd entry after SIGHUP: %r' % got)
+    c.cmd('QUIT')
+    c.wait_closed(5)
+    a = env.raw(s)
+    b = env.raw(s)
+    d = env.raw(s)
+    extra = env.raw(s, '127.0.0.3', greeting=False)
+    closed, data = extra.wait_closed(5)
+    check(closed and data.startswith(b'-ERR [SYS/TEMP]'), 'fourth: -ERR '
+          '[SYS/TEMP] and closed, got %s %r' % (closed, data))
+    a.login('joe', 'pw')
+    expect_ok(a.cmd('DELE 1'), 'DELE 1')
+    expect_ok(b.cmd('CAPA'), 'second served')
+    b.multi()
+    expect_ok(d.cmd('CAPA'), 'third served')
+    d.multi()
+    rc = s.stop()
+    check(rc == 0, 'SIGTERM: exit 0, got %s' % rc)
+    try:
+        a.sock.settimeout(5)
+        a.cmd('NOOP')
+    except (CheckFailed, OSError):
+        pass
+    a.close()
+    time.sleep(0.5)
+    check(len(env.files('joe')) == 1, 'SIGTERM with a DELE pending: nothing '
+          'deleted')
+    check(home is not None, 'home made')
 
 
 @case('limits/per-ip',
