@@ -1827,6 +1827,119 @@ def case_server(env):
     check(home is not None, 'home made')
 
 
+@case('bigretr/same-uid-and-steady-reader',
+      'two users with the same uid (served by the same mail process): while '
+      'one stops reading a 10 MB RETR the other logs in and retrieves; with '
+      'pop3_idle_timeout = 2s a reader that keeps reading slowly (about 5 s '
+      'for 10 MB) is not logged out and gets every byte')
+def case_same_uid(env):
+    env.add_user('joe', 'pw')
+    env.add_user('bob', 'pw5')          # uid 5000 too
+    line = b'same uid, one mail process; 64 octets per line ..............\n'
+    big = b'Subject: big\n\n' + line * (10 * 1024 * 1024 // len(line))
+    env.deliver('joe', big)
+    env.deliver('bob', MESSAGES['crlf'])
+    want = wire_form(big)
+    s = env.start(extra=['pop3_idle_timeout = 2s'])
+    reader = env.raw(s, rcvbuf=4096)
+    reader.login('joe', 'pw')
+    reader.send('RETR 1\r\n')
+    time.sleep(0.5)
+    other = env.raw(s, '127.0.0.3')
+    other.login('bob', 'pw5')
+    expect_ok(other.cmd('RETR 1'), 'same-uid user RETR while the other stalls')
+    check(other.multi() == poplib_lines(MESSAGES['crlf']), 'bytes for bob')
+    expect_ok(other.cmd('QUIT'), 'bob QUIT')
+    # Now read steadily: 10 MB in about 5 s, never silent for 2 s.
+    got = bytearray()
+    started = time.monotonic()
+    reader.sock.settimeout(IO_TIMEOUT)
+    got += reader.buf
+    reader.buf = b''
+    while not got.endswith(b'\r\n.\r\n'):
+        chunk = reader.sock.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+        elapsed = time.monotonic() - started
+        ahead = len(got) / (2 * 1024 * 1024) - elapsed
+        if ahead > 0:
+            time.sleep(min(ahead, 0.2))
+    head, _, body = bytes(got).partition(b'\r\n')
+    check(head.startswith(b'+OK'), 'RETR +OK: %r' % head[:80])
+    check(hashlib.sha256(body).digest() == hashlib.sha256(want).digest(),
+          'the steady slow reader got every byte (%d vs %d) in %.1fs'
+          % (len(body), len(want), time.monotonic() - started))
+    expect_ok(reader.cmd('QUIT'), 'QUIT after the slow RETR')
+
+
+@case('timeout/tls-handshake-stall',
+      'with pop3_idle_timeout = 2s a client that connects to pop3s_listen and '
+      'never starts the TLS handshake, one that stops half way, and one that '
+      'sends STLS and then nothing, are all closed; others are served')
+def case_handshake_stall(env):
+    env.add_user('joe', 'pw')
+    s = env.start(pop3s=True, extra=['pop3_idle_timeout = 2s'])
+    silent = Raw(s.tls_address, '127.0.0.2', greeting=False)
+    env.clients.append(silent)
+    half = Raw(s.tls_address, '127.0.0.2', greeting=False)
+    env.clients.append(half)
+    half.send(b'\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03' + b'\x00' * 20)
+    stls = env.raw(s, '127.0.0.3')
+    expect_ok(stls.cmd('STLS'), 'STLS')
+    served = tls_raw(env, s, '127.0.0.3', stls=False)
+    served.login('joe', 'pw')
+    expect_ok(served.cmd('QUIT'), 'a normal pop3s client is served meanwhile')
+    for what, c in (('no handshake', silent), ('half a ClientHello', half),
+                    ('STLS then nothing', stls)):
+        closed, data = c.wait_closed(30)
+        check(closed, '%s: closed after pop3_idle_timeout; got %r' % (what, data))
+
+
+@case('login/names-and-passwords',
+      'RFC 1939 PASS takes the rest of the line: a password with spaces '
+      'logs in (USER/PASS, AUTH PLAIN, APOP); user names are exact: "JOE", '
+      '"joe\\t", "jo", "joe2" with joe\'s password do not log in and '
+      'get no grant; "JOE" is answered like an unknown user')
+def case_names(env):
+    env.add_user('joe', 'two words  here')
+    s = env.start()
+    c = env.raw(s)
+    c.cmd('USER joe')
+    got = c.cmd('PASS two words  here')
+    check(got == b'+OK Logged in.', 'PASS with spaces: %r' % got)
+    c.cmd('QUIT')
+    c = env.raw(s)
+    blob = base64.b64encode(b'\0joe\0two words  here').decode()
+    check(c.cmd('AUTH PLAIN ' + blob) == b'+OK Logged in.', 'AUTH PLAIN with '
+          'spaces in the password')
+    c.cmd('QUIT')
+    c = env.raw(s)
+    ts = re.search(rb'<[^>]*>', c.greeting).group(0)
+    digest = hashlib.md5(ts + b'two words  here').hexdigest()
+    check(c.cmd('APOP joe ' + digest) == b'+OK Logged in.', 'APOP with spaces '
+          'in the secret')
+    c.cmd('QUIT')
+    answers = {}
+    # ' joe' and 'joe ' (extra spaces) may be read leniently as joe: that
+    # still needs joe's password. Other spellings are other (unknown) names.
+    for i, name in enumerate(('JOE', 'joe\t', 'jo', 'joe2', 'nosuch')):
+        c = Raw(s.address, '127.0.0.%d' % (10 + i), timeout=60)
+        env.clients.append(c)
+        u = c.cmd('USER ' + name)
+        if u.startswith(b'+OK'):
+            answers[name] = c.cmd('PASS two words  here')
+        else:
+            answers[name] = u
+        c.close()
+        check(not env.granted('127.0.0.%d' % (10 + i)), 'no grant for user '
+              'name %r' % name)
+    check(all(a.startswith(b'-ERR') for a in answers.values()),
+          'no variant of joe logs in: %r' % answers)
+    check(answers['JOE'] == answers['nosuch'], '"JOE" answered like an '
+          'unknown user: %r' % answers)
+
+
 @case('limits/per-ip',
       'with pop3_max_connections_per_ip = 2 a third connection from '
       '127.0.0.2 is answered -ERR [SYS/TEMP] and closed while 127.0.0.3 '
