@@ -321,11 +321,10 @@ static void pop3_mail_command(struct pop3_mail_session *s, char *line,
 	uint64_t octets;
 
 	if (pop3_command_parse(line, len, &cmd, &error) < 0) {
+		/* counted against pop3_max_bad_commands below, like the rest */
 		pop3_mail_reply(s, "-ERR %s\r\n", error);
 		s->bad_commands++;
-		return;
-	}
-	if (strcmp(cmd.name, "STAT") == 0) {
+	} else if (strcmp(cmd.name, "STAT") == 0) {
 		maildir_stat(s->maildir, &count, &octets);
 		pop3_mail_reply(s, "+OK %zu %llu\r\n", count,
 				(unsigned long long)octets);

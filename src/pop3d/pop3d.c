@@ -109,6 +109,9 @@ static struct event_watch signal_watch;
 static sigset_t original_mask;
 static bool stopping;
 static struct pop3_ipc_message master_message;
+/* A client socket the master holds while it may spawn a child (closed in
+ * the child by pop3d_spawn), or -1. */
+static int spawn_close_fd = -1;
 
 static void pop3d_usage(FILE *out)
 {
@@ -385,6 +388,13 @@ static struct pop3d_child *pop3d_spawn(enum pop3d_child_kind kind, uid_t uid,
 		close(signal_watch.fd);
 		for (c = children; c != NULL; c = c->next)
 			close(c->watch.fd);
+		/* Children are spawned while the master holds a client
+		 * socket (being handed over, or just accepted): without this
+		 * the child keeps a copy and the connection outlives QUIT. */
+		if (master_message.fd >= 0)
+			close(master_message.fd);
+		if (spawn_close_fd >= 0)
+			close(spawn_close_fd);
 		event_loop_destroy(&loop);
 		close(pair[0]);
 		memset(&sa, 0, sizeof(sa));
@@ -850,6 +860,7 @@ static void pop3d_on_child(struct event_watch *watch, unsigned events)
 		}
 		if (master_message.fd >= 0)
 			close(master_message.fd);
+		master_message.fd = -1;	/* pop3d_spawn closes it in children */
 	}
 }
 
@@ -890,7 +901,9 @@ static void pop3d_start_connection(int fd, const struct sockaddr_storage *ss,
 		free(conn);
 		return;
 	}
+	spawn_close_fd = fd;	/* a login process spawned now must not keep it */
 	login = pop3d_idle_login();
+	spawn_close_fd = -1;
 	if (login == NULL) {
 		pop3d_refuse(fd, implicit_tls,
 			     "-ERR [SYS/TEMP] Server busy, try later.\r\n");

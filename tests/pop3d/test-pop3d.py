@@ -1,0 +1,2164 @@
+#!/usr/bin/env python3
+"""Protocol battery for relaygate-pop3d: starts the real server and drives it
+with Python's poplib (plain, STLS, POP3S) and with raw sockets for the
+hostile cases.
+
+Run by meson (suite 'pop3d') with VSMTPRELAY and RELAYGATE_BUILD_ROOT in the
+environment; by hand:
+
+    VSMTPRELAY=build/vsmtprelay RELAYGATE_BUILD_ROOT=build \\
+        tests/pop3d/test-pop3d.py [CASE...]
+
+Every case runs in a fresh directory (mode 0755, under $TMPDIR when the
+login user nobody can reach it, else /var/tmp) with its own server on free
+loopback ports, stopped by PID when the case ends. The users' Maildirs
+belong to uid/gid 5000 so that the drop to the mailbox owner is real.
+Clients connect from 127.0.0.2 or 127.0.0.3 (bound source address) to
+127.0.0.1; grants are checked with the real vsmtprelay. Each case prints
+what it proves. The exit status is 1 if any check failed.
+
+It must run as root (the server's privilege drops are part of the tests).
+
+Known server bugs are listed in EXPECTED_TO_FAIL (check id -> description):
+such a check is reported as "known bug" and does not fail the run; when it
+passes, the run fails so that the entry gets removed.
+
+tests/pop3d/test-pop3d-clients.py imports this file for its harness.
+"""
+import base64
+import hashlib
+import os
+import poplib
+import pwd
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+EXPECTED_TO_FAIL = {
+    'unreadable-message-blocks-mailbox':
+        'one message file the mailbox owner cannot read (e.g. left by an MDA '
+        'running as root) makes the login fail with "-ERR [SYS/TEMP] Mailbox '
+        'unavailable." for good, instead of that message alone giving -ERR',
+}
+
+IO_TIMEOUT = 10.0      # no single answer may take longer than this
+MAIL_UID = 5000        # owner of every test Maildir
+MAIL_GID = 5000
+SERVER = 'relaygate-pop3d'
+
+
+class CheckFailed(Exception):
+    pass
+
+
+class Outcome:
+    """Results of one case's known-bug checks: still failing, now passing."""
+
+    def __init__(self):
+        self.known = []
+        self.fixed = []
+
+
+OUTCOME = None
+
+
+def check(condition, what, bug=None):
+    """Assert CONDITION; WHAT says what was expected (and what was got).
+    With BUG (a key of EXPECTED_TO_FAIL) a failure is recorded, not raised."""
+    if bug is not None:
+        if bug not in EXPECTED_TO_FAIL:
+            raise CheckFailed('internal: unknown bug id ' + bug)
+        if condition:
+            OUTCOME.fixed.append(bug)
+        else:
+            OUTCOME.known.append('%s: %s' % (bug, what))
+        return
+    if not condition:
+        raise CheckFailed(what)
+
+
+def now():
+    return int(time.time())
+
+
+# ---------------------------------------------------------------- messages
+
+def crlf_form(data):
+    """The bytes a POP3 client receives for a message file (before
+    dot-stuffing): every line ending CRLF, no final CRLF added."""
+    return data.replace(b'\r\n', b'\n').replace(b'\n', b'\r\n')
+
+
+def wire_form(data):
+    """What RETR sends after its +OK line: dot-stuffed CRLF form, a CRLF
+    closing a last line without one, and the terminating '.' line."""
+    body = crlf_form(data)
+    lines = body.split(b'\r\n')
+    stuffed = b'\r\n'.join(b'.' + l if l.startswith(b'.') else l for l in lines)
+    if stuffed and not stuffed.endswith(b'\r\n'):
+        stuffed += b'\r\n'
+    return stuffed + b'.\r\n'
+
+
+def poplib_lines(data):
+    """The list of lines poplib returns for a message file."""
+    body = crlf_form(data)
+    if body.endswith(b'\r\n'):
+        body = body[:-2]
+    return body.split(b'\r\n') if body else []
+
+
+def top_lines(data, n):
+    """poplib's lines for TOP msg N: headers, the blank line, N body lines."""
+    lines = poplib_lines(data)
+    if b'' not in lines:
+        return lines
+    blank = lines.index(b'')
+    return lines[:blank + 1 + n]
+
+
+# A mailbox with the awkward cases: LF-only endings, dot lines, no final
+# newline, an empty message, CRLF endings, 8-bit bytes.
+MESSAGES = {
+    'plain': b'From: a@example.org\nTo: joe@example.org\nSubject: plain\n\n'
+             b'Hello Joe.\nSecond line.\n',
+    'dots': b'Subject: dots\n\n.\n..\n.leading dot\n...three\nend. \n.\n',
+    'nofinal': b'Subject: no final newline\n\nlast line without newline',
+    'empty': b'',
+    'crlf': b'Subject: crlf\r\n\r\nalready CRLF\r\n.dot\r\n',
+    'eightbit': b'Subject: =?utf-8?q?8bit?=\nContent-Type: text/plain; '
+                b'charset=latin1\n\nGr\xfc\xdfe, \xe9t\xe9 \xff\x80\x01\x7f\n'
+                b'\xc3\xa9 utf-8\n',
+    'toplines': b'Subject: top\nX-Two: 2\n\nb1\nb2\n.b3\nb4\nb5\n',
+}
+
+
+# ---------------------------------------------------------------- clients
+
+def source_socket(host, port, source, timeout=IO_TIMEOUT):
+    return socket.create_connection((host, port), timeout,
+                                    source_address=(source, 0))
+
+
+class POP3From(poplib.POP3):
+    """poplib.POP3 whose connection comes from the address SOURCE."""
+
+    def __init__(self, host, port, source='127.0.0.2', timeout=IO_TIMEOUT):
+        self._source = source
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout):
+        return source_socket(self.host, self.port, self._source, timeout)
+
+
+class POP3SSLFrom(poplib.POP3_SSL):
+    """poplib.POP3_SSL whose connection comes from the address SOURCE."""
+
+    def __init__(self, host, port, source='127.0.0.2', timeout=IO_TIMEOUT,
+                 context=None):
+        self._source = source
+        super().__init__(host, port, timeout=timeout, context=context)
+
+    def _create_socket(self, timeout):
+        sock = source_socket(self.host, self.port, self._source, timeout)
+        return self.context.wrap_socket(sock, server_hostname=self.host)
+
+
+def client_context():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class Raw:
+    """A raw POP3 connection from SOURCE: lines, multi-line answers, bytes."""
+
+    def __init__(self, address, source='127.0.0.2', timeout=IO_TIMEOUT,
+                 rcvbuf=None, greeting=True):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.bind((source, 0))
+        self.sock.connect(address)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b''
+        self.greeting = self.line() if greeting else None
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def _fill(self):
+        chunk = self.sock.recv(262144)
+        if not chunk:
+            raise CheckFailed('connection closed by the server where an '
+                              'answer was expected (got so far %r)' % self.buf[:120])
+        self.buf += chunk
+
+    def line(self):
+        """One reply line, without its CRLF."""
+        while b'\r\n' not in self.buf:
+            if len(self.buf) > 100000:
+                raise CheckFailed('reply line without CRLF: %r' % self.buf[:120])
+            self._fill()
+        line, self.buf = self.buf.split(b'\r\n', 1)
+        return line
+
+    def cmd(self, text):
+        self.send(text + (b'\r\n' if isinstance(text, bytes) else '\r\n'))
+        return self.line()
+
+    def multi_raw(self):
+        """The raw bytes of a multi-line body up to and including '.CRLF'."""
+        while True:
+            if self.buf.startswith(b'.\r\n'):
+                end = 3
+                break
+            i = self.buf.find(b'\r\n.\r\n')
+            if i >= 0:
+                end = i + 5
+                break
+            self._fill()
+        data, self.buf = self.buf[:end], self.buf[end:]
+        return data
+
+    def multi(self):
+        """The lines of a multi-line body, dot-stuffing undone."""
+        raw = self.multi_raw()[:-3]
+        if not raw:
+            return []
+        lines = raw[:-2].split(b'\r\n')
+        return [l[1:] if l.startswith(b'.') else l for l in lines]
+
+    def login(self, user, password):
+        r1 = self.cmd('USER ' + user)
+        r2 = self.cmd('PASS ' + password)
+        check(r1.startswith(b'+OK') and r2 == b'+OK Logged in.',
+              'USER/PASS %s: +OK, +OK Logged in.; got %r, %r' % (user, r1, r2))
+
+    def wait_closed(self, timeout=5.0):
+        """(closed, data): whether the server closed the connection within
+        TIMEOUT, and the bytes it sent before."""
+        data = self.buf
+        self.buf = b''
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False, data
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(262144)
+            except socket.timeout:
+                return False, data
+            except (ConnectionResetError, BrokenPipeError):
+                return True, data
+            if not chunk:
+                return True, data
+            data += chunk
+
+
+def send_ignoring_reset(client, data):
+    """Send DATA; the server may close (and reset) before all of it is sent."""
+    try:
+        client.send(data)
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+
+
+# ---------------------------------------------------------------- server
+
+def free_port(host='127.0.0.1'):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def descendants(pid):
+    """PIDs of every descendant of PID (from /proc)."""
+    parent = {}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        parent[int(entry)] = int(fields[1])
+    found = []
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        for child, par in parent.items():
+            if par == p:
+                found.append(child)
+                todo.append(child)
+    return found
+
+
+def proc_ids(pid):
+    """(uids, gids) of process PID, or None if it is gone."""
+    try:
+        with open('/proc/%d/status' % pid) as f:
+            uids = gids = None
+            for line in f:
+                if line.startswith('Uid:'):
+                    uids = [int(x) for x in line.split()[1:]]
+                elif line.startswith('Gid:'):
+                    gids = [int(x) for x in line.split()[1:]]
+            return uids, gids
+    except OSError:
+        return None
+
+
+def socket_holders(server_port, client_port):
+    """{pid: (uids, gids)} of every process holding the server side of the
+    TCP connection SERVER_PORT <-> CLIENT_PORT (from /proc/net/tcp and
+    /proc/PID/fd)."""
+    inodes = set()
+    with open('/proc/net/tcp') as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local = int(fields[1].split(':')[1], 16)
+            remote = int(fields[2].split(':')[1], 16)
+            if local == server_port and remote == client_port:
+                inodes.add('socket:[%s]' % fields[9])
+    found = {}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            fds = os.listdir('/proc/%s/fd' % entry)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink('/proc/%s/fd/%s' % (entry, fd))
+            except OSError:
+                continue
+            if target in inodes:
+                ids = proc_ids(int(entry))
+                if ids is not None:
+                    found[int(entry)] = ids
+                break
+    return found
+
+
+class Server:
+    def __init__(self, env, binary, conf, log):
+        self.env = env
+        self.conf = conf
+        self.log_path = log
+        self.logf = open(log, 'ab')
+        self.proc = subprocess.Popen([binary, '-F', '-c', conf],
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=self.logf, stderr=self.logf)
+        self.pid = self.proc.pid
+        self.address = None
+        self.tls_address = None
+
+    def log_bytes(self):
+        with open(self.log_path, 'rb') as f:
+            return f.read()
+
+    def log(self):
+        return self.log_bytes().decode(errors='replace')
+
+    def wait_ready(self, timeout=10.0):
+        """True when the server logged event=start; False when it exited."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if re.search(r'pop3: event=start ', self.log()):
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.01)
+        raise CheckFailed('server did not log "event=start" within %.0fs; '
+                          'log:\n%s' % (timeout, self.log()))
+
+    def wait_log(self, pattern, timeout=10.0):
+        """The first match of regex PATTERN in the log, waiting for it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = re.search(pattern, self.log(), re.M)
+            if m or time.monotonic() > deadline:
+                return m
+            time.sleep(0.02)
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def stop(self, timeout=5):
+        """SIGTERM by PID (and to its session processes), then SIGKILL if it
+        does not exit within TIMEOUT; the exit status."""
+        kids = descendants(self.pid) if self.proc.poll() is None else []
+        if self.proc.poll() is None:
+            os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.env.strays += kids
+        self.logf.close()
+        return self.proc.returncode
+
+
+class Env:
+    """One case's directory, users, Maildirs, store, configuration, server."""
+
+    def __init__(self, root, tools):
+        self.dir = root
+        self.tools = tools
+        self.store = os.path.join(root, 'relayers.db')
+        self.binary = tools['pop3d']
+        self.vsmtprelay = tools['vsmtprelay']
+        self.cert = tools['cert']
+        self.key = tools['key']
+        self.admin_conf = os.path.join(root, 'admin.conf')
+        with open(self.admin_conf, 'w') as f:
+            f.write('# vsmtprelay in the tests\nrelay_window = 30m\n')
+        self.passwd = os.path.join(root, 'passwd')
+        self.users = {}
+        self.servers = []
+        self.clients = []
+        self.strays = []
+        self.serial = 0
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    # -- users and mailboxes
+
+    def add_user(self, name, password, scheme='PLAIN', uid=MAIL_UID,
+                 gid=MAIL_GID):
+        """A passwd-file entry and an empty Maildir owned by UID:GID."""
+        if scheme == 'PLAIN':
+            hashed = '{PLAIN}' + password
+        elif scheme == 'SHA512-CRYPT':
+            r = subprocess.run(['openssl', 'passwd', '-6', password],
+                               capture_output=True, text=True, check=True)
+            hashed = '{SHA512-CRYPT}' + r.stdout.strip()
+        else:
+            raise CheckFailed('internal: scheme ' + scheme)
+        home = self.path('home/' + name)
+        for sub in ('cur', 'new', 'tmp'):
+            os.makedirs(os.path.join(home, 'Maildir', sub), exist_ok=True)
+        for dirpath, dirnames, _ in os.walk(home):
+            os.chown(dirpath, uid, gid)
+            os.chmod(dirpath, 0o700)
+        os.chmod(self.path('home'), 0o755)
+        self.users[name] = {'home': home, 'password': password, 'uid': uid}
+        with open(self.passwd, 'a') as f:
+            f.write('%s:%s:%d:%d::%s::\n' % (name, hashed, uid, gid, home))
+        os.chmod(self.passwd, 0o600)
+        return home
+
+    def maildir(self, user):
+        return os.path.join(self.users[user]['home'], 'Maildir')
+
+    def deliver(self, user, data, name=None, sub='new'):
+        """Put DATA in USER's Maildir as a file owned by the user; its path."""
+        self.serial += 1
+        if name is None:
+            name = '%d.M%dP%d.relaygate-test' % (1700000000 + self.serial,
+                                                 self.serial, os.getpid())
+        path = os.path.join(self.maildir(user), sub, name)
+        with open(path, 'wb') as f:
+            f.write(data)
+        os.chown(path, self.users[user]['uid'], MAIL_GID)
+        os.chmod(path, 0o600)
+        return path
+
+    def files(self, user):
+        """{base name (without new/ or cur/ and without ":2,flags"): contents}
+        of the messages in USER's Maildir. A POP3 server may move messages
+        from new/ to cur/ (as Dovecot does); that changes nothing here."""
+        out = {}
+        for sub in ('cur', 'new'):
+            d = os.path.join(self.maildir(user), sub)
+            for name in os.listdir(d):
+                with open(os.path.join(d, name), 'rb') as f:
+                    out[name.split(':', 1)[0]] = f.read()
+        return out
+
+    def find(self, user, base):
+        """The current path of the message whose base name is BASE."""
+        for sub in ('cur', 'new'):
+            d = os.path.join(self.maildir(user), sub)
+            for name in os.listdir(d):
+                if name.split(':', 1)[0] == base:
+                    return os.path.join(d, name)
+        raise CheckFailed('message %s is no longer in the Maildir' % base)
+
+    # -- store
+
+    def vsm(self, *args, expect_rc=0):
+        cmd = [self.vsmtprelay, '-c', self.admin_conf, '-f', self.store]
+        cmd += [str(a) for a in args]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if expect_rc is not None:
+            check(r.returncode == expect_rc, 'vsmtprelay %s: exit %d (expected '
+                  '%d): %s %s' % (' '.join(cmd[5:]), r.returncode, expect_rc,
+                                  r.stdout.strip(), r.stderr.strip()))
+        return r
+
+    def granted(self, address):
+        """Whether vsmtprelay check ADDRESS says the address may relay."""
+        r = self.vsm('check', address, expect_rc=None)
+        check(r.returncode in (0, 1), 'vsmtprelay check %s: exit 0 or 1, got '
+              '%d: %s' % (address, r.returncode, r.stderr.strip()))
+        return r.returncode == 0
+
+    def grant_time(self, address):
+        """The timestamp vsmtprelay dump shows for ADDRESS, or None."""
+        if not os.path.exists(self.store):
+            return None
+        out = self.vsm('dump').stdout
+        for line in out.splitlines():
+            fields = line.split()
+            if len(fields) >= 2 and fields[0] == address:
+                return int(fields[1])
+        return None
+
+    # -- configuration and server
+
+    def write_conf(self, lines):
+        self.serial += 1
+        path = self.path('pop3d-%d.conf' % self.serial)
+        with open(path, 'w') as f:
+            f.write('# written by test-pop3d.py\n')
+            for line in lines:
+                f.write(line + '\n')
+        return path
+
+    def start(self, extra=(), tls=False, pop3s=False, store=None,
+              expect_start=True, pop3=True):
+        """Start a server on free loopback ports; .address / .tls_address are
+        the (host, port) of its pop3_listen / pop3s_listen endpoints."""
+        for attempt in range(5):
+            port = free_port()
+            sport = free_port() if pop3s else None
+            lines = ['relay_db = ' + (store or self.store),
+                     'relay_window = 30m',
+                     'passwd_file = ' + self.passwd,
+                     'mail_location = maildir:~/Maildir',
+                     'pop3_listen = ' + ('127.0.0.1:%d' % port if pop3 else ''),
+                     'login_user = nobody']
+            if pop3s:
+                lines.append('pop3s_listen = 127.0.0.1:%d' % sport)
+            if tls or pop3s:
+                lines += ['tls_cert = ' + self.cert, 'tls_key = ' + self.key]
+            lines += list(extra)
+            conf = self.write_conf(lines)
+            s = Server(self, self.binary, conf,
+                       self.path('pop3d-%d.log' % self.serial))
+            self.servers.append(s)
+            ready = s.wait_ready()
+            if not ready and 'in use' in s.log():
+                s.stop()
+                continue    # another program took the free port: retry
+            if expect_start:
+                check(ready, 'server started; exit %s, log:\n%s'
+                      % (s.proc.returncode, s.log()))
+            s.address = ('127.0.0.1', port)
+            s.tls_address = ('127.0.0.1', sport) if pop3s else None
+            return s
+        raise CheckFailed('no free port after 5 attempts')
+
+    def raw(self, server, source='127.0.0.2', **kw):
+        c = Raw(server.address, source, **kw)
+        self.clients.append(c)
+        return c
+
+    def pop(self, server, source='127.0.0.2'):
+        p = POP3From(server.address[0], server.address[1], source)
+        self.clients.append(p)
+        return p
+
+    def pops(self, server, source='127.0.0.2'):
+        p = POP3SSLFrom(server.tls_address[0], server.tls_address[1], source,
+                        context=client_context())
+        self.clients.append(p)
+        return p
+
+    def cleanup(self):
+        for c in self.clients:
+            try:
+                if isinstance(c, Raw):
+                    c.close()
+                else:
+                    c.close()
+            except (OSError, AttributeError):
+                pass
+        for s in self.servers:
+            try:
+                s.stop()
+            except OSError:
+                pass
+        for pid in self.strays:
+            # Only a process still running our binary (never a recycled PID).
+            try:
+                with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                    argv = f.read().split(b'\0')
+                if argv[0] == self.binary.encode() and any(
+                        a.startswith(self.dir.encode()) for a in argv):
+                    os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def expect_err(got, what, code=None):
+    if isinstance(code, str):
+        code = code.encode()
+    check(got.startswith(b'-ERR') and (code is None or code in got),
+          '%s: expected -ERR%s, got %r' % (what, ' %s' % code if code else '', got))
+
+
+def expect_ok(got, what):
+    check(got.startswith(b'+OK'), '%s: expected +OK, got %r' % (what, got))
+
+
+def log_has_no_secret(server, secrets):
+    log = server.log_bytes()
+    for s in secrets:
+        if isinstance(s, str):
+            s = s.encode()
+        check(s not in log, 'the log never holds the secret %r' % s)
+
+
+def fill_mailbox(env, user, messages=MESSAGES):
+    """Deliver MESSAGES to USER; {uid-independent name: bytes}."""
+    for name, data in messages.items():
+        env.deliver(user, data)
+    return dict(messages)
+
+
+def retrieve_all(p):
+    """[(size, lines)] for every message of a logged-in poplib session."""
+    _, listing, _ = p.list()
+    out = []
+    for entry in listing:
+        num, size = entry.split()
+        _, lines, octets = p.retr(int(num))
+        out.append((int(num), int(size), lines))
+    return out
+
+
+# ---------------------------------------------------------------- cases
+
+CASES = []
+
+
+def case(name, proves, cases=CASES):
+    def register(fn):
+        cases.append((name, proves, fn))
+        return fn
+    return register
+
+
+@case('login/user-pass-grant',
+      'poplib USER/PASS from 127.0.0.2 answers "+OK Logged in." and records a '
+      'grant for 127.0.0.2 (vsmtprelay check/list see it, with a timestamp of '
+      'the login) and none for 127.0.0.3; the log has one event=login line '
+      'with user, address and grant=recorded, a logout line, never the '
+      'password; the master stays root; the processes holding the client\'s '
+      'socket run as nobody before login and as the mailbox owner (5000) '
+      'after it; after QUIT the connection is closed')
+def case_user_pass(env):
+    env.add_user('joe', 'S3cret-pw')
+    env.deliver('joe', MESSAGES['plain'])
+    s = env.start()
+    check(not env.granted('127.0.0.2'), 'no grant for 127.0.0.2 before login')
+    nobody = pwd.getpwnam('nobody').pw_uid
+    p = env.pop(s)
+    welcome = p.getwelcome()
+    check(re.match(rb'^\+OK relaygate POP3 server ready <[^<>@ ]+@[^<> ]+>$',
+                   welcome) is not None,
+          'greeting "+OK relaygate POP3 server ready <...@host>", got %r' % welcome)
+    client_port = p.sock.getsockname()[1]
+    holders = socket_holders(s.address[1], client_port)
+    check(holders and all(ids[0] == [nobody] * 4 and ids[1][0] != 0
+                          for ids in holders.values()),
+          'before login every process holding the client\'s socket runs as '
+          'nobody (all four uids, non-root gid): %s' % holders)
+    check(proc_ids(s.pid)[0][0] == 0, 'master runs as root')
+    before = now()
+    check(p.user('joe').startswith(b'+OK'), 'USER joe: +OK')
+    got = p.pass_('S3cret-pw')
+    after = now()
+    check(got == b'+OK Logged in.', 'PASS: "+OK Logged in.", got %r' % got)
+    check(env.granted('127.0.0.2'), 'vsmtprelay check 127.0.0.2: granted '
+          'right after the +OK (grant recorded before it)')
+    t = env.grant_time('127.0.0.2')
+    check(t is not None and before - 1 <= t <= after + 1,
+          'grant timestamp %s within the login [%d, %d]' % (t, before, after))
+    listing = env.vsm('list').stdout
+    check(re.search(r'^127\.0\.0\.2 \d+$', listing, re.M) is not None,
+          'vsmtprelay list shows 127.0.0.2: %r' % listing)
+    check(not env.granted('127.0.0.3'), 'no grant for 127.0.0.3')
+    holders = socket_holders(s.address[1], client_port)
+    check(holders and all(ids[0] == [MAIL_UID] * 4 and ids[1] == [MAIL_GID] * 4
+                          for ids in holders.values()),
+          'after login every process holding the client\'s socket runs as '
+          'uid/gid 5000 (all four): %s' % holders)
+    check(p.stat() == (1, len(crlf_form(MESSAGES['plain']))), 'STAT 1 message')
+    p.quit()
+    deadline = time.monotonic() + 5
+    while socket_holders(s.address[1], client_port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    check(not socket_holders(s.address[1], client_port),
+          'after QUIT no server process holds the client\'s socket: %s'
+          % socket_holders(s.address[1], client_port))
+    m = s.wait_log(r'pop3: event=login .*$')
+    check(m is not None, 'login logged: %r' % s.log())
+    line = m.group(0)
+    for field in ('address=127.0.0.2', 'user=joe', 'method=USER', 'tls=no',
+                  'grant=recorded', 'messages=1'):
+        check(field in line.split(), 'login line has %s: %r' % (field, line))
+    m = s.wait_log(r'pop3: event=logout .*$')
+    check(m is not None and 'reason=quit' in m.group(0)
+          and 'user=joe' in m.group(0) and 'address=127.0.0.2' in m.group(0),
+          'logout line with reason=quit, user, address: %r' % s.log())
+    log_has_no_secret(s, ['S3cret-pw'])
+
+
+@case('login/failures-identical',
+      'an unknown user and a wrong password get byte-identical answers after '
+      'more than 0.5 s, record no grant for 127.0.0.3, are logged as '
+      'event=login-failed without the password; the third failure in one '
+      'connection closes it; SHA512-CRYPT entries log in')
+def case_failures(env):
+    env.add_user('joe', 'right-pw-1')
+    env.add_user('amy', 'crypt-pw-2', scheme='SHA512-CRYPT')
+    s = env.start()
+    answers = []
+    for user, password in (('nosuchuser', 'wrong-pw-9'), ('joe', 'wrong-pw-8'),
+                           ('amy', 'wrong-pw-7')):
+        c = env.raw(s, source='127.0.0.3')
+        u = c.cmd('USER ' + user)
+        started = time.monotonic()
+        a = c.cmd('PASS ' + password)
+        took = time.monotonic() - started
+        check(took > 0.5, 'failed login for %s answered after > 0.5 s, took '
+              '%.2fs' % (user, took))
+        answers.append((u, a))
+        c.close()
+    check(answers[0] == answers[1] == answers[2],
+          'unknown user, wrong {PLAIN} and wrong crypt password: identical '
+          'USER and PASS answers; got %r' % answers)
+    expect_err(answers[0][1], 'failed PASS', '[AUTH]')
+    check(not env.granted('127.0.0.3'), 'no grant for 127.0.0.3 after failures')
+    check(s.wait_log(r'event=login-failed .*user=nosuchuser') is not None,
+          'event=login-failed logged for the unknown user: %r' % s.log())
+    log_has_no_secret(s, ['wrong-pw-9', 'wrong-pw-8', 'wrong-pw-7'])
+    # Three failures in one connection: closed. (From a fresh address: the
+    # throttle makes each further failure from 127.0.0.3 slower.)
+    c = Raw(s.address, '127.0.0.4', timeout=120)
+    env.clients.append(c)
+    for i in range(3):
+        c.cmd('USER joe')
+        expect_err(c.cmd('PASS bad-%d' % i), 'failure %d' % (i + 1))
+    closed, data = c.wait_closed(5)
+    check(closed, 'closed after 3 failed logins in one connection; got %r' % data)
+    # The right crypt password works from 127.0.0.5 afterwards.
+    c = Raw(s.address, '127.0.0.5', timeout=120)
+    env.clients.append(c)
+    c.login('amy', 'crypt-pw-2')
+    check(env.granted('127.0.0.5'), 'SHA512-CRYPT login records a grant')
+    c.cmd('QUIT')
+
+
+@case('login/apop',
+      'APOP with the greeting timestamp logs in a {PLAIN} user and records a '
+      'grant; a wrong digest, and APOP for a SHA512-CRYPT user, fail with the '
+      'same answer as any failed login')
+def case_apop(env):
+    env.add_user('joe', 'apop-secret')
+    env.add_user('amy', 'crypt-pw', scheme='SHA512-CRYPT')
+    env.deliver('joe', MESSAGES['plain'])
+    s = env.start()
+    p = env.pop(s)
+    got = p.apop('joe', 'apop-secret')
+    check(got == b'+OK Logged in.', 'APOP joe: +OK Logged in., got %r' % got)
+    check(env.granted('127.0.0.2'), 'APOP login recorded a grant')
+    check(p.stat()[0] == 1, 'STAT after APOP')
+    p.quit()
+    check(s.wait_log(r'event=login .*method=APOP') is not None,
+          'login line says method=APOP: %r' % s.log())
+    fails = []
+    for user, pw in (('joe', 'not-it'), ('amy', 'crypt-pw'), ('ghost', 'x')):
+        c = env.raw(s, source='127.0.0.3')
+        ts = re.search(rb'<[^>]*>', c.greeting).group(0)
+        digest = hashlib.md5(ts + pw.encode()).hexdigest()
+        fails.append(c.cmd('APOP %s %s' % (user, digest)))
+        c.close()
+    check(fails[0] == fails[1] == fails[2], 'failed APOP answers identical: %r'
+          % fails)
+    expect_err(fails[0], 'failed APOP', '[AUTH]')
+    check(not env.granted('127.0.0.3'), 'failed APOP: no grant')
+    log_has_no_secret(s, ['apop-secret', 'crypt-pw'])
+
+
+@case('login/auth-plain',
+      'AUTH lists PLAIN; AUTH PLAIN with an initial response and with a "+ " '
+      'continuation both log in and record a grant; "*" cancels with -ERR; '
+      '"=" (empty) and wrong credentials fail; neither the password nor the '
+      'base64 blob reaches the log')
+def case_auth_plain(env):
+    env.add_user('joe', 'plain-pw-5')
+    s = env.start()
+    blob = base64.b64encode(b'\0joe\0plain-pw-5').decode()
+    c = env.raw(s)
+    expect_ok(c.cmd('AUTH'), 'AUTH')
+    mechs = c.multi()
+    check(b'PLAIN' in mechs, 'AUTH lists PLAIN: %r' % mechs)
+    got = c.cmd('AUTH PLAIN ' + blob)
+    check(got == b'+OK Logged in.', 'AUTH PLAIN initial response: %r' % got)
+    check(env.granted('127.0.0.2'), 'AUTH PLAIN recorded a grant')
+    expect_ok(c.cmd('QUIT'), 'QUIT')
+    c = env.raw(s, source='127.0.0.3')
+    got = c.cmd('AUTH PLAIN')
+    check(got.startswith(b'+ ') or got == b'+', 'AUTH PLAIN: "+ " '
+          'continuation, got %r' % got)
+    got = c.cmd(blob)
+    check(got == b'+OK Logged in.', 'continuation response logs in: %r' % got)
+    check(env.granted('127.0.0.3'), 'continuation login granted 127.0.0.3')
+    expect_ok(c.cmd('QUIT'), 'QUIT')
+    c = env.raw(s)
+    check(c.cmd('AUTH PLAIN').startswith(b'+'), 'continuation')
+    expect_err(c.cmd('*'), '"*" cancels AUTH')
+    # After the cancel the session is still in AUTHORIZATION: CAPA works.
+    expect_ok(c.cmd('CAPA'), 'CAPA after a cancelled AUTH')
+    c.multi()
+    check(c.cmd('AUTH PLAIN').startswith(b'+'), 'continuation')
+    expect_err(c.cmd('='), '"=" (empty response) fails')
+    c.close()
+    c = env.raw(s)
+    bad = base64.b64encode(b'\0joe\0wrong-pw').decode()
+    expect_err(c.cmd('AUTH PLAIN ' + bad), 'wrong password', '[AUTH]')
+    expect_err(c.cmd('AUTH PLAIN !!notbase64!!'), 'invalid base64')
+    expect_err(c.cmd('AUTH CRAM-MD5'), 'unsupported mechanism')
+    c.close()
+    m = s.wait_log(r'event=login .*method=\S*PLAIN\S*')
+    check(m is not None, 'login line with method=...PLAIN...: %r' % s.log())
+    log_has_no_secret(s, ['plain-pw-5', blob, 'wrong-pw', bad])
+
+
+@case('tls/stls-poplib',
+      'with TLS configured CAPA offers STLS and USER; poplib.stls() upgrades; '
+      'after STLS CAPA no longer lists STLS (still USER), a second STLS is '
+      '-ERR, login and RETR work and the login line says tls=yes; QUIT closes')
+def case_stls(env):
+    env.add_user('joe', 'tls-pw')
+    env.deliver('joe', MESSAGES['eightbit'])
+    s = env.start(tls=True)
+    p = env.pop(s)
+    capa = p.capa()
+    check('STLS' in capa and 'USER' in capa, 'CAPA before STLS lists STLS and '
+          'USER: %r' % capa)
+    got = p.stls(context=client_context())
+    expect_ok(got, 'STLS')
+    capa = p.capa()
+    check('STLS' not in capa, 'CAPA after STLS no longer lists STLS: %r' % capa)
+    check('USER' in capa and 'PLAIN' in capa.get('SASL', []),
+          'CAPA after STLS lists USER and SASL PLAIN: %r' % capa)
+    try:
+        again = p._shortcmd('STLS')
+    except poplib.error_proto as e:
+        again = e.args[0]
+    expect_err(again, 'second STLS')
+    p.user('joe')
+    check(p.pass_('tls-pw') == b'+OK Logged in.', 'login over STLS')
+    _, lines, _ = p.retr(1)
+    check(lines == poplib_lines(MESSAGES['eightbit']), 'RETR over TLS: bytes '
+          'equal: %r' % lines)
+    capa = p.capa()
+    check('STLS' not in capa, 'CAPA after login: no STLS: %r' % capa)
+    client_port = p.sock.getsockname()[1]
+    p.quit()
+    deadline = time.monotonic() + 5
+    while socket_holders(s.address[1], client_port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    check(not socket_holders(s.address[1], client_port),
+          'after QUIT over TLS no server process holds the client\'s socket: %s'
+          % socket_holders(s.address[1], client_port))
+    m = s.wait_log(r'event=login .*$')
+    check(m is not None and 'tls=yes' in m.group(0).split(),
+          'login line says tls=yes: %r' % (m and m.group(0)))
+    check(env.granted('127.0.0.2'), 'STLS login granted')
+
+
+@case('tls/pop3s',
+      'POP3_SSL to pop3s_listen: greeting, CAPA without STLS, USER/PASS, RETR '
+      'bytes equal, grant recorded; STLS there is -ERR; a plain-text client '
+      'on the pop3s port does not crash the server')
+def case_pop3s(env):
+    env.add_user('joe', 'tls-pw')
+    env.deliver('joe', MESSAGES['dots'])
+    s = env.start(pop3s=True)
+    p = env.pops(s, source='127.0.0.3')
+    check(p.getwelcome().startswith(b'+OK'), 'pop3s greeting')
+    capa = p.capa()
+    check('STLS' not in capa and 'USER' in capa, 'CAPA on pop3s: no STLS, '
+          'USER: %r' % capa)
+    try:
+        got = p._shortcmd('STLS')
+    except poplib.error_proto as e:
+        got = e.args[0]
+    expect_err(got, 'STLS on pop3s')
+    p.user('joe')
+    check(p.pass_('tls-pw') == b'+OK Logged in.', 'login over pop3s')
+    _, lines, _ = p.retr(1)
+    check(lines == poplib_lines(MESSAGES['dots']), 'RETR over pop3s: %r' % lines)
+    p.quit()
+    check(env.granted('127.0.0.3'), 'pop3s login granted 127.0.0.3')
+    # Plain text to the TLS port: the server ends that connection, serves on.
+    c = socket.create_connection(s.tls_address, IO_TIMEOUT,
+                                 source_address=('127.0.0.2', 0))
+    c.sendall(b'USER joe\r\n' * 50)
+    try:
+        c.recv(1000)
+    except OSError:
+        pass
+    c.close()
+    p = env.pops(s)
+    check(p.getwelcome().startswith(b'+OK'), 'still serving after garbage')
+    p.quit()
+    check(s.running(), 'server still running')
+
+
+@case('mailbox/retrieve-bytes',
+      'STAT, LIST, UIDL, TOP and RETR of LF-only, CRLF, dot-line, '
+      'no-final-newline, empty and 8-bit messages: sizes are the CRLF form, '
+      'poplib gets the file bytes, the raw wire is dot-stuffed and ends '
+      'with CRLF.CRLF; LIST n/UIDL n agree with the lists; bad numbers -ERR')
+def case_retrieve(env):
+    env.add_user('joe', 'pw')
+    fill_mailbox(env, 'joe')
+    s = env.start()
+    p = env.pop(s)
+    p.user('joe')
+    p.pass_('pw')
+    count, total = p.stat()
+    check(count == len(MESSAGES), 'STAT count %d, expected %d' % (count, len(MESSAGES)))
+    want_total = sum(len(crlf_form(m)) for m in MESSAGES.values())
+    check(total == want_total, 'STAT octets %d = sum of CRLF forms %d'
+          % (total, want_total))
+    got = retrieve_all(p)
+    by_lines = {}
+    for name, data in MESSAGES.items():
+        by_lines[name] = poplib_lines(data)
+    seen = set()
+    for num, size, lines in got:
+        match = [n for n, l in by_lines.items() if l == lines and n not in seen]
+        check(match, 'RETR %d returned one of the files: %r' % (num, lines[:5]))
+        name = match[0]
+        # 'nofinal' and a message with the same lines are told apart by size.
+        for n in match:
+            if len(crlf_form(MESSAGES[n])) == size:
+                name = n
+        seen.add(name)
+        check(size == len(crlf_form(MESSAGES[name])), 'LIST size of %s: %d = '
+              'CRLF form %d' % (name, size, len(crlf_form(MESSAGES[name]))))
+    check(len(seen) == len(MESSAGES), 'every message retrieved once: %s' % seen)
+    uidls = p.uidl()[1]
+    check(len(uidls) == count, 'UIDL lists every message: %r' % uidls)
+    uids = [u.split()[1] for u in uidls]
+    check(len(set(uids)) == count, 'UIDs unique: %r' % uids)
+    for u in uids:
+        check(re.match(rb'^[\x21-\x7e]{1,70}$', u) is not None,
+              'UID is 1-70 printable characters (RFC 1939): %r' % u)
+    for num in range(1, count + 1):
+        one = p.uidl(num)
+        check(one == b'+OK %d %s' % (num, uids[num - 1]), 'UIDL %d: %r' % (num, one))
+        one = p.list(num)
+        check(one == b'+OK %d %d' % (num, got[num - 1][1]), 'LIST %d: %r' % (num, one))
+    p.quit()
+    # The raw wire: exact bytes, dot-stuffed, TOP.
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    for num, size, lines in got:
+        name = [n for n in MESSAGES if poplib_lines(MESSAGES[n]) == lines
+                and len(crlf_form(MESSAGES[n])) == size][0]
+        data = MESSAGES[name]
+        head = c.cmd('RETR %d' % num)
+        expect_ok(head, 'RETR %d' % num)
+        m = re.match(rb'^\+OK (\d+) octets', head)
+        if m:
+            check(int(m.group(1)) == size, 'RETR %d announces %d octets, LIST '
+                  'said %d' % (num, int(m.group(1)), size))
+        raw = c.multi_raw()
+        check(raw == wire_form(data), 'RETR %d (%s) wire bytes: expected %r, '
+              'got %r' % (num, name, wire_form(data)[:200], raw[:200]))
+        for n in (0, 2, 100):
+            expect_ok(c.cmd('TOP %d %d' % (num, n)), 'TOP %d %d' % (num, n))
+            lines = c.multi()
+            check(lines == top_lines(data, n), 'TOP %d %d of %s: expected %r, '
+                  'got %r' % (num, n, name, top_lines(data, n), lines))
+    for bad in ('RETR 0', 'RETR %d' % (count + 1), 'RETR -1', 'RETR 1x',
+                'RETR', 'TOP 1', 'TOP 1 -1', 'LIST 99', 'UIDL 0',
+                'RETR 99999999999999999999999'):
+        expect_err(c.cmd(bad), bad)
+    expect_ok(c.cmd('NOOP'), 'NOOP')
+    expect_ok(c.cmd('QUIT'), 'QUIT')
+    check(len(env.files('joe')) == len(MESSAGES), 'nothing deleted')
+
+
+@case('mailbox/dele-quit',
+      'DELE n marks a message (RETR/LIST/TOP of it -ERR, STAT and LIST leave '
+      'it out, a second DELE -ERR); QUIT answers "+OK Logging out, N messages '
+      'deleted." and unlinks exactly those files; the rest stay')
+def case_dele_quit(env):
+    env.add_user('joe', 'pw')
+    fill_mailbox(env, 'joe')
+    before = env.files('joe')
+    s = env.start()
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    expect_ok(c.cmd('UIDL'), 'UIDL')
+    uids = dict(l.split() for l in c.multi())
+    count = len(uids)
+    size2 = int(c.cmd('LIST 2').split()[2])
+    expect_ok(c.cmd('RETR 2'), 'RETR 2')
+    deleted_body = c.multi()
+    expect_ok(c.cmd('DELE 2'), 'DELE 2')
+    expect_ok(c.cmd('DELE 4'), 'DELE 4')
+    expect_err(c.cmd('DELE 2'), 'second DELE 2')
+    expect_err(c.cmd('RETR 2'), 'RETR of a deleted message')
+    expect_err(c.cmd('TOP 4 0'), 'TOP of a deleted message')
+    expect_err(c.cmd('LIST 2'), 'LIST of a deleted message')
+    expect_err(c.cmd('UIDL 4'), 'UIDL of a deleted message')
+    stat = c.cmd('STAT').split()
+    check(int(stat[1]) == count - 2, 'STAT counts %d after 2 DELE: %r'
+          % (count - 2, stat))
+    expect_ok(c.cmd('LIST'), 'LIST')
+    listed = [int(l.split()[0]) for l in c.multi()]
+    check(2 not in listed and 4 not in listed and len(listed) == count - 2,
+          'LIST leaves out 2 and 4: %r' % listed)
+    got = c.cmd('QUIT')
+    check(got == b'+OK Logging out, 2 messages deleted.', 'QUIT: "+OK Logging '
+          'out, 2 messages deleted.", got %r' % got)
+    closed, _ = c.wait_closed(5)
+    check(closed, 'closed after QUIT')
+    after = env.files('joe')
+    check(len(after) == len(before) - 2, '2 files unlinked: before %d, after %d'
+          % (len(before), len(after)))
+    gone = [k for k in before if k not in after]
+    check(any(poplib_lines(before[k]) == deleted_body for k in gone),
+          'the file of message 2 is gone')
+    for k in after:
+        check(after[k] == before[k], 'remaining file %s unchanged' % k)
+    # A new session sees the rest with the same UIDs.
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    expect_ok(c.cmd('UIDL'), 'UIDL')
+    left = [l.split()[1] for l in c.multi()]
+    check(sorted(left) == sorted(v for k, v in uids.items()
+                                 if k not in (b'2', b'4')),
+          'the other messages keep their UIDs: %r vs %r' % (left, uids))
+    c.cmd('QUIT')
+    m = s.wait_log(r'event=logout .*reason=quit.*$')
+    check(m is not None and 'deleted=2' in m.group(0).split(),
+          'logout line deleted=2: %r' % (m and m.group(0)))
+    check(size2 > 0, 'message 2 had a size')
+
+
+@case('mailbox/dele-then-drop',
+      'DELE then a dropped connection (close without QUIT), DELE then RSET '
+      'and QUIT, and DELE then a reset (SO_LINGER 0) delete nothing; the '
+      'logout line says reason=disconnect')
+def case_dele_drop(env):
+    env.add_user('joe', 'pw')
+    fill_mailbox(env, 'joe')
+    before = env.files('joe')
+    s = env.start()
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    for n in (1, 2, 3):
+        expect_ok(c.cmd('DELE %d' % n), 'DELE %d' % n)
+    c.close()
+    check(s.wait_log(r'event=logout .*reason=disconnect') is not None,
+          'logout reason=disconnect logged: %r' % s.log())
+    check(env.files('joe') == before, 'drop after DELE: nothing deleted')
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    expect_ok(c.cmd('DELE 1'), 'DELE 1')
+    expect_ok(c.cmd('DELE 5'), 'DELE 5')
+    got = c.cmd('RSET')
+    expect_ok(got, 'RSET')
+    stat = c.cmd('STAT').split()
+    check(int(stat[1]) == len(MESSAGES), 'STAT after RSET counts all: %r' % stat)
+    expect_ok(c.cmd('RETR 1'), 'RETR 1 after RSET')
+    c.multi()
+    got = c.cmd('QUIT')
+    check(got == b'+OK Logging out, 0 messages deleted.', 'QUIT after RSET: '
+          '0 deleted, got %r' % got)
+    check(env.files('joe') == before, 'RSET then QUIT: nothing deleted')
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    expect_ok(c.cmd('DELE 2'), 'DELE 2')
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                      b'\x01\x00\x00\x00\x00\x00\x00\x00')
+    c.close()
+    time.sleep(0.5)
+    c = env.raw(s)
+    c.login('joe', 'pw')    # the lock is free again after the reset
+    c.cmd('QUIT')
+    check(env.files('joe') == before, 'reset after DELE: nothing deleted')
+
+
+@case('mailbox/in-use',
+      'a second concurrent session for the same mailbox gets "-ERR [IN-USE] '
+      '..." with no grant and changes nothing; after the first QUITs the mailbox can be '
+      'opened again; another user is not affected')
+def case_in_use(env):
+    env.add_user('joe', 'pw')
+    env.add_user('amy', 'pw2', uid=5001)
+    fill_mailbox(env, 'joe')
+    env.deliver('amy', MESSAGES['plain'])
+    s = env.start()
+    first = env.raw(s)
+    first.login('joe', 'pw')
+    expect_ok(first.cmd('DELE 1'), 'DELE 1 in the first session')
+    second = env.raw(s, source='127.0.0.3')
+    second.cmd('USER joe')
+    got = second.cmd('PASS pw')
+    check(got.startswith(b'-ERR [IN-USE]'), 'second session: -ERR [IN-USE], '
+          'got %r' % got)
+    check(not env.granted('127.0.0.3'), 'the refused session (mailbox '
+          'locked, no +OK) records no grant for 127.0.0.3')
+    amy = env.raw(s, source='127.0.0.3')
+    amy.login('amy', 'pw2')
+    expect_ok(amy.cmd('STAT'), 'another user works meanwhile')
+    amy.cmd('QUIT')
+    check(len(env.files('joe')) == len(MESSAGES), 'nothing deleted by the '
+          'refused session')
+    expect_ok(first.cmd('STAT'), 'first session still works')
+    first.cmd('QUIT')
+    first.wait_closed(5)
+    again = env.raw(s, source='127.0.0.3')
+    again.login('joe', 'pw')
+    stat = again.cmd('STAT').split()
+    check(int(stat[1]) == len(MESSAGES) - 1, 'after the first QUIT: reopened, '
+          'the DELE of the first session applied: %r' % stat)
+    again.cmd('QUIT')
+
+
+@case('mailbox/uidl-stable',
+      'UIDL is the same in two sessions, unchanged after another program '
+      'moves a file from new/ to cur/ adding ":2,S" (between sessions and '
+      'during one); RETR and DELE+QUIT of a message renamed during the '
+      'session still work; a new message gets a new UID')
+def case_uidl(env):
+    env.add_user('joe', 'pw')
+    paths = [env.deliver('joe', MESSAGES[n]) for n in ('plain', 'dots', 'crlf')]
+
+    def uidl_map(c):
+        expect_ok(c.cmd('UIDL'), 'UIDL')
+        ids = {}
+        for l in c.multi():
+            num, uid = l.split()
+            ids[uid] = int(num)
+        return ids
+
+    s = env.start()
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    first = uidl_map(c)
+    c.cmd('QUIT')
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    check(uidl_map(c) == first, 'UIDL equal in two sessions')
+    c.cmd('QUIT')
+    # An MDA / IMAP server marks message 'plain' as seen.
+    name = os.path.basename(paths[0])
+    seen = os.path.join(env.maildir('joe'), 'cur', name + ':2,S')
+    os.rename(env.find('joe', name), seen)
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    after = uidl_map(c)
+    check(sorted(after) == sorted(first), 'UIDs unchanged after new/X -> '
+          'cur/X:2,S: before %r, after %r' % (sorted(first), sorted(after)))
+    # Renamed while the session holds its snapshot.
+    name = os.path.basename(paths[1])
+    os.rename(env.find('joe', name),
+              os.path.join(env.maildir('joe'), 'cur', name + ':2,RS'))
+    os.rename(seen, seen[:-len(':2,S')] + ':2,ST')
+    check(uidl_map(c) == after, 'UIDL unchanged within the session')
+    for num in range(1, 4):
+        expect_ok(c.cmd('RETR %d' % num), 'RETR %d of a file renamed during '
+                  'the session' % num)
+        c.multi()
+    expect_ok(c.cmd('DELE %d' % after[list(after)[0]]), 'DELE')
+    got = c.cmd('QUIT')
+    check(got == b'+OK Logging out, 1 messages deleted.', 'QUIT deletes the '
+          'renamed file: %r' % got)
+    check(len(env.files('joe')) == 2, 'one file gone: %r' % env.files('joe'))
+    env.deliver('joe', MESSAGES['eightbit'])
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    last = uidl_map(c)
+    kept = {u for u in after if u != list(after)[0]}
+    check(kept <= set(last) and len(last) == 3, 'old UIDs kept, one new: %r'
+          % last)
+    c.cmd('QUIT')
+
+
+@case('protocol/capa',
+      'CAPA without TLS configured: TOP, UIDL, RESP-CODES, AUTH-RESP-CODE, '
+      'PIPELINING, USER, SASL PLAIN, IMPLEMENTATION, no STLS (loopback '
+      'allows plain text); with TLS configured STLS too; STLS without TLS '
+      'configured is -ERR; CAPA works after login')
+def case_capa(env):
+    env.add_user('joe', 'pw')
+    s = env.start()
+    p = env.pop(s)
+    capa = p.capa()
+    for cap in ('TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING',
+                'USER', 'SASL', 'IMPLEMENTATION'):
+        check(cap in capa, 'CAPA lists %s: %r' % (cap, capa))
+    check('PLAIN' in capa['SASL'], 'SASL PLAIN: %r' % capa)
+    check('STLS' not in capa, 'no STLS without tls_cert/tls_key: %r' % capa)
+    try:
+        got = p._shortcmd('STLS')
+    except poplib.error_proto as e:
+        got = e.args[0]
+    expect_err(got, 'STLS without TLS configured')
+    p.user('joe')
+    p.pass_('pw')
+    capa = p.capa()
+    check('TOP' in capa and 'UIDL' in capa and 'STLS' not in capa,
+          'CAPA after login: %r' % capa)
+    p.quit()
+    s2 = env.start(tls=True)
+    p = env.pop(s2)
+    capa = p.capa()
+    check('STLS' in capa and 'USER' in capa, 'with TLS: STLS and USER: %r' % capa)
+    p.quit()
+
+
+@case('protocol/wrong-state',
+      'transaction commands before login, PASS without USER, and USER, PASS, '
+      'APOP, AUTH and STLS after login are answered -ERR and the session '
+      'goes on; no grant is recorded by them')
+def case_wrong_state(env):
+    env.add_user('joe', 'pw')
+    env.deliver('joe', MESSAGES['plain'])
+    s = env.start(tls=True, extra=['pop3_max_bad_commands = 50'])
+    c = env.raw(s, source='127.0.0.3')
+    for cmd in ('STAT', 'LIST', 'LIST 1', 'RETR 1', 'DELE 1', 'UIDL', 'TOP 1 1',
+                'RSET', 'PASS pw'):
+        expect_err(c.cmd(cmd), cmd + ' before login')
+    check(not env.granted('127.0.0.3'), 'no grant before login')
+    c.login('joe', 'pw')
+    for cmd in ('USER joe', 'PASS pw', 'APOP joe 0123456789abcdef0123456789abcdef',
+                'AUTH PLAIN', 'STLS'):
+        expect_err(c.cmd(cmd), cmd + ' after login')
+    expect_ok(c.cmd('STAT'), 'STAT after the wrong-state commands')
+    c.cmd('QUIT')
+    check(len(env.files('joe')) == 1, 'nothing deleted')
+
+
+@case('protocol/unknown-and-bad-limit',
+      'unknown commands and an empty line are -ERR and the session goes on; '
+      'commands are case-insensitive; with pop3_max_bad_commands = 3 the '
+      'third bad command gets -ERR and the connection is closed, before '
+      'login and after it (an unparsable command too, in a pipelined burst: '
+      'nothing after it is served); others unharmed')
+def case_bad_limit(env):
+    env.add_user('joe', 'pw')
+    env.deliver('joe', MESSAGES['plain'])
+    s = env.start(extra=['pop3_max_bad_commands = 3'])
+    c = env.raw(s)
+    expect_err(c.cmd('FROB'), 'unknown command')
+    expect_err(c.cmd(''), 'empty line')
+    expect_ok(c.cmd('capa'), 'lower-case capa')
+    c.multi()
+    # The third bad command: -ERR and close (or closed without more).
+    send_ignoring_reset(c, b'XYZZY\r\n')
+    closed, data = c.wait_closed(5)
+    check(closed and data.startswith(b'-ERR'), 'closed after 3 bad commands '
+          'with -ERR; got closed=%s %r' % (closed, data))
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    expect_ok(c.cmd('stat'), 'lower-case stat')
+    for i in range(2):
+        expect_err(c.cmd('BOGUS%d' % i), 'bad command %d after login' % i)
+    expect_ok(c.cmd('NOOP'), 'still served after 2 bad commands')
+    send_ignoring_reset(c, b'BOGUS3\r\nNOOP\r\n')
+    closed, data = c.wait_closed(5)
+    check(closed and data.startswith(b'-ERR') and b'+OK' not in data,
+          'after the 3rd bad command: -ERR and closed, NOOP not served; got '
+          'closed=%s %r' % (closed, data))
+    check(s.wait_log(r'event=logout .*reason=bad-commands') is not None,
+          'logout reason=bad-commands: %r' % s.log())
+    check(len(env.files('joe')) == 1, 'nothing deleted')
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    c.cmd('QUIT')
+
+
+@case('protocol/long-line',
+      'a 1024-octet command line is answered and the session goes on; 1025 '
+      'octets and a 1 MB line get "-ERR Line too long." and a close (before '
+      'and after login); nothing deleted; the server keeps serving')
+def case_long_line(env):
+    env.add_user('joe', 'pw')
+    env.deliver('joe', MESSAGES['plain'])
+    s = env.start()
+    c = env.raw(s)
+    line = 'USER ' + 'a' * (1024 - 5)
+    got = c.cmd(line)
+    check(got.startswith(b'+OK') or got.startswith(b'-ERR'),
+          '1024 octets: an answer %r' % got[:80])
+    check(got != b'-ERR Line too long.', '1024 octets is not too long')
+    expect_ok(c.cmd('CAPA'), 'session goes on after 1024 octets')
+    c.multi()
+    send_ignoring_reset(c, 'NOOP ' + 'b' * (1025 - 5) + '\r\n')
+    closed, data = c.wait_closed(5)
+    check(closed and data == b'-ERR Line too long.\r\n',
+          '1025 octets: "-ERR Line too long." then close; got closed=%s %r'
+          % (closed, data[:100]))
+    c = env.raw(s)
+    send_ignoring_reset(c, b'X' * (1 << 20))
+    closed, data = c.wait_closed(5)
+    check(closed and data.startswith(b'-ERR Line too long.'),
+          '1 MB without CRLF: -ERR and close; got %s %r' % (closed, data[:100]))
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    expect_ok(c.cmd('DELE 1'), 'DELE 1')
+    send_ignoring_reset(c, 'LIST ' + '1' * 2000 + '\r\n')
+    closed, data = c.wait_closed(5)
+    check(closed and data.startswith(b'-ERR Line too long.'),
+          'long line after login: -ERR and close; got %s %r' % (closed, data[:100]))
+    time.sleep(0.3)
+    check(len(env.files('joe')) == 1, 'DELE then long line: nothing deleted')
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    c.cmd('QUIT')
+    check(s.running(), 'server still running')
+
+
+@case('protocol/nul-and-8bit',
+      'NUL bytes in a command are -ERR, 8-bit bytes in commands and user '
+      'names are answered without a crash, a bare LF ends a command too (or '
+      'is refused cleanly); the log holds no raw NUL, control or 8-bit bytes '
+      'from the client; the server serves others after')
+def case_nul(env):
+    env.add_user('joe', 'pw')
+    env.deliver('joe', MESSAGES['plain'])
+    s = env.start(extra=['pop3_max_bad_commands = 50'])
+    c = env.raw(s)
+    expect_err(c.cmd(b'NO\0OP'), 'NUL inside a command')
+    expect_err(c.cmd(b'USER jo\0e'), 'NUL in a user name')
+    got = c.cmd(b'USER j\xf6e\x1b[31m')
+    check(got.startswith(b'+OK') or got.startswith(b'-ERR'), '8-bit user: %r' % got)
+    expect_err(c.cmd(b'PASS p\xe9\xff'), 'PASS after an 8-bit user')
+    expect_err(c.cmd(b'\xff\xfe\xfd'), '8-bit command')
+    c.close()
+    c = env.raw(s)
+    c.cmd('USER joe')
+    expect_err(c.cmd(b'PASS p\0w'), 'NUL in the password')
+    c.close()
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    expect_err(c.cmd(b'RETR \xb9'), 'RETR with an 8-bit number')
+    expect_err(c.cmd(b'RETR 1\0'), 'RETR with NUL')
+    expect_ok(c.cmd('STAT'), 'still served')
+    c.cmd('QUIT')
+    time.sleep(0.3)
+    log = s.log_bytes()
+    bad = sorted(set(b for b in log if b >= 0x80 or (b < 0x20 and b != 0x0a)))
+    check(not bad, 'log free of raw control / 8-bit bytes, found %r in:\n%s'
+          % (bad, s.log()))
+    check(s.running(), 'server still running')
+
+
+@case('protocol/pipelining',
+      'after login a burst STAT, LIST, UIDL, RETR 1, TOP 1 0, NOOP, QUIT in '
+      'one write is answered in order; USER+PASS+STAT+QUIT in one write logs '
+      'in, records the grant, answers all four and closes')
+def case_pipelining(env):
+    env.add_user('joe', 'pw')
+    env.deliver('joe', MESSAGES['dots'])
+    env.deliver('joe', MESSAGES['plain'])
+    s = env.start()
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    c.send('STAT\r\nLIST\r\nUIDL\r\nRETR 1\r\nTOP 1 0\r\nNOOP\r\nDELE 2\r\n'
+           'QUIT\r\n')
+    stat = c.line()
+    check(stat.startswith(b'+OK 2 '), 'STAT first: %r' % stat)
+    expect_ok(c.line(), 'LIST')
+    check(len(c.multi()) == 2, 'LIST body')
+    expect_ok(c.line(), 'UIDL')
+    check(len(c.multi()) == 2, 'UIDL body')
+    expect_ok(c.line(), 'RETR 1')
+    body = c.multi()
+    check(body in (poplib_lines(MESSAGES['dots']), poplib_lines(MESSAGES['plain'])),
+          'RETR body: %r' % body)
+    expect_ok(c.line(), 'TOP 1 0')
+    c.multi()
+    expect_ok(c.line(), 'NOOP')
+    expect_ok(c.line(), 'DELE 2')
+    check(c.line() == b'+OK Logging out, 1 messages deleted.', 'QUIT last')
+    check(len(env.files('joe')) == 1, 'the pipelined DELE+QUIT deleted one')
+    c = env.raw(s, source='127.0.0.3')
+    c.send('USER joe\r\nPASS pw\r\nSTAT\r\nQUIT\r\n')
+    got = [c.line() for _ in range(4)]
+    check(got[0].startswith(b'+OK') and got[1] == b'+OK Logged in.'
+          and got[2].startswith(b'+OK 1 ') and got[3].startswith(b'+OK Logging out'),
+          'USER PASS STAT QUIT in one write: %r' % got)
+    closed, _ = c.wait_closed(5)
+    check(closed, 'closed after the pipelined QUIT')
+    check(env.granted('127.0.0.3'), 'pipelined login granted 127.0.0.3')
+
+
+@case('protocol/half-close',
+      'commands followed by shutdown(SHUT_WR): every answer still arrives, '
+      'then the server closes; without QUIT a DELE deletes nothing, with '
+      'QUIT it does')
+def case_half_close(env):
+    env.add_user('joe', 'pw')
+    env.deliver('joe', MESSAGES['plain'])
+    env.deliver('joe', MESSAGES['eightbit'])
+    s = env.start()
+    c = env.raw(s)
+    c.send('USER joe\r\nPASS pw\r\nSTAT\r\nDELE 1\r\nRETR 2\r\n')
+    c.sock.shutdown(socket.SHUT_WR)
+    got = [c.line() for _ in range(5)]
+    check(got[1] == b'+OK Logged in.' and got[2].startswith(b'+OK 2 ')
+          and got[3].startswith(b'+OK') and got[4].startswith(b'+OK'),
+          'answers after SHUT_WR: %r' % got)
+    body = c.multi()
+    check(body in (poplib_lines(MESSAGES['plain']),
+                   poplib_lines(MESSAGES['eightbit'])), 'RETR 2 body complete')
+    closed, data = c.wait_closed(5)
+    check(closed and data == b'', 'then closed, nothing more: %r' % data)
+    time.sleep(0.3)
+    check(len(env.files('joe')) == 2, 'no QUIT: nothing deleted')
+    c = env.raw(s)
+    c.send('USER joe\r\nPASS pw\r\nDELE 1\r\nQUIT\r\n')
+    c.sock.shutdown(socket.SHUT_WR)
+    got = [c.line() for _ in range(4)]
+    check(got[3] == b'+OK Logging out, 1 messages deleted.', 'QUIT answered '
+          'after SHUT_WR: %r' % got)
+    c.wait_closed(5)
+    check(len(env.files('joe')) == 1, 'QUIT: one deleted')
+    # Half-closed before any command: the server closes.
+    c = env.raw(s)
+    c.sock.shutdown(socket.SHUT_WR)
+    closed, data = c.wait_closed(5)
+    check(closed, 'half-closed at greeting: closed; got %r' % data)
+
+
+@case('timeout/idle',
+      'with pop3_idle_timeout = 2s a silent connection at the greeting and a '
+      'silent logged-in session (with a DELE pending) are closed (after more '
+      'than 1 s), the DELE is not applied, the lock is freed and the logout '
+      'says reason=timeout; an active session that sends NOOPs stays')
+def case_idle(env):
+    env.add_user('joe', 'pw')
+    env.add_user('amy', 'pw2', uid=5001)
+    env.deliver('joe', MESSAGES['plain'])
+    env.deliver('amy', MESSAGES['plain'])
+    s = env.start(extra=['pop3_idle_timeout = 2s'])
+    silent = env.raw(s)
+    started = time.monotonic()
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    expect_ok(c.cmd('DELE 1'), 'DELE 1')
+    busy = env.raw(s, source='127.0.0.3')
+    busy.login('amy', 'pw2')
+    for i in range(6):
+        time.sleep(0.5)
+        expect_ok(busy.cmd('NOOP'), 'NOOP %d keeps the active session' % i)
+    closed, data = silent.wait_closed(30)
+    took = time.monotonic() - started
+    check(closed, 'silent connection at the greeting closed; got %r' % data)
+    check(took > 1.0, 'not closed before the timeout (%.1fs)' % took)
+    closed, data = c.wait_closed(30)
+    check(closed, 'silent session closed; got %r' % data)
+    check(data in (b'', b'-ERR Disconnected for inactivity.\r\n'),
+          'at most "-ERR Disconnected for inactivity.": %r' % data)
+    check(s.wait_log(r'event=logout .*user=joe.*reason=timeout') is not None,
+          'logout reason=timeout logged: %r' % s.log())
+    check(len(env.files('joe')) == 1, 'timeout: the DELE was not applied')
+    c = env.raw(s)
+    c.login('joe', 'pw')    # lock freed
+    c.cmd('QUIT')
+    expect_ok(busy.cmd('QUIT'), 'active session still served after 3 s')
+
+
+@case('bigretr/slow-reader',
+      'a client that stops reading during RETR of a 10 MB message does not '
+      'block the server: another client logs in and works meanwhile; when '
+      'the reader resumes it gets every byte (sha256 equal); with '
+      'pop3_idle_timeout = 3s a reader that never resumes is disconnected, '
+      'its DELE not applied and its lock freed')
+def case_big_retr(env):
+    env.add_user('joe', 'pw')
+    env.add_user('amy', 'pw2', uid=5001)
+    line = b'0123456789abcdefghijklmnopqrstuvwxyz.ABCDEFGHIJKLMNOPQRSTUVWXYZ\n'
+    big = b'Subject: big\n\n' + b'.' + line * (10 * 1024 * 1024 // len(line))
+    env.deliver('joe', big)
+    env.deliver('joe', MESSAGES['plain'])
+    env.deliver('amy', MESSAGES['eightbit'])
+    want = wire_form(big)
+    s = env.start()
+    reader = env.raw(s, rcvbuf=4096)
+    reader.login('joe', 'pw')
+    expect_ok(reader.cmd('LIST'), 'LIST')
+    sizes = [int(l.split()[1]) for l in reader.multi()]
+    bignum = sizes.index(len(crlf_form(big))) + 1
+    reader.send('RETR %d\r\n' % bignum)
+    time.sleep(1.0)           # the server fills the socket buffers and waits
+    other = env.raw(s, source='127.0.0.3')
+    other.login('amy', 'pw2')
+    expect_ok(other.cmd('RETR 1'), 'other client RETR while one is stuck')
+    check(other.multi() == poplib_lines(MESSAGES['eightbit']), 'other bytes')
+    expect_ok(other.cmd('QUIT'), 'other QUIT')
+    expect_ok(reader.line(), 'RETR of the big message')
+    raw = reader.multi_raw()
+    check(hashlib.sha256(raw).hexdigest() == hashlib.sha256(want).hexdigest(),
+          'resumed reader got the 10 MB wire form exactly (%d vs %d bytes)'
+          % (len(raw), len(want)))
+    expect_ok(reader.cmd('QUIT'), 'QUIT after the big RETR')
+    reader.wait_closed(5)
+    s.stop()
+    # A reader that never resumes: the idle timeout covers writes too.
+    s = env.start(extra=['pop3_idle_timeout = 3s'])
+    reader = env.raw(s, rcvbuf=4096)
+    reader.login('joe', 'pw')
+    expect_ok(reader.cmd('DELE %d' % (3 - bignum)), 'DELE the small one')
+    reader.send('RETR %d\r\n' % bignum)
+    other = env.raw(s, source='127.0.0.3')
+    other.login('amy', 'pw2')
+    expect_ok(other.cmd('QUIT'), 'other client served while the reader stalls')
+    m = s.wait_log(r'event=logout .*user=joe.*$', timeout=40)
+    check(m is not None, 'the stalled reader was logged out: %r' % s.log())
+    check('reason=quit' not in m.group(0), 'not a quit: %r' % m.group(0))
+    check(len(env.files('joe')) == 2, 'stalled reader: nothing deleted')
+    c = env.raw(s, source='127.0.0.3')
+    c.login('joe', 'pw')      # lock freed
+    c.cmd('QUIT')
+
+
+@case('concurrency/many-sessions',
+      '30 connections open at once (more than an idle pool) and 4 users of '
+      'different uids logged in at the same time are all served; every one '
+      'is closed by the server after its QUIT, and no server process keeps '
+      'a client socket afterwards')
+def case_many(env):
+    users = ['u%d' % i for i in range(4)]
+    for i, u in enumerate(users):
+        env.add_user(u, 'pw-%d' % i, uid=MAIL_UID + i)
+        env.deliver(u, MESSAGES['plain'])
+    s = env.start()
+    idle = [env.raw(s, source='127.0.0.%d' % (2 + i % 2)) for i in range(30)]
+    sessions = []
+    for i, u in enumerate(users):
+        c = env.raw(s, source='127.0.0.%d' % (2 + i % 2))
+        c.login(u, 'pw-%d' % i)
+        sessions.append(c)
+    for i, c in enumerate(sessions):
+        expect_ok(c.cmd('RETR 1'), 'RETR for %s' % users[i])
+        check(c.multi() == poplib_lines(MESSAGES['plain']), 'bytes for %s'
+              % users[i])
+    ports = [c.sock.getsockname()[1] for c in idle + sessions]
+    for c in idle:
+        expect_ok(c.cmd('QUIT'), 'QUIT before login')
+    for c in sessions:
+        expect_ok(c.cmd('QUIT'), 'QUIT after login')
+    not_closed = []
+    for c in idle + sessions:
+        closed, data = c.wait_closed(5)
+        if not closed:
+            not_closed.append((c.sock.getsockname()[1], data))
+    check(not not_closed, 'every connection closed after QUIT; still open: %r'
+          % not_closed)
+    time.sleep(0.2)
+    held = {p: socket_holders(s.address[1], p) for p in ports}
+    held = {p: h for p, h in held.items() if h}
+    check(not held, 'no server process keeps a client socket: %s' % held)
+
+
+def tls_raw(env, server, source='127.0.0.2', rcvbuf=None, stls=True):
+    """A Raw connection upgraded with STLS (or to pop3s_listen)."""
+    if stls:
+        c = env.raw(server, source, rcvbuf=rcvbuf)
+        expect_ok(c.cmd('STLS'), 'STLS')
+    else:
+        c = Raw(server.tls_address, source, rcvbuf=rcvbuf, greeting=False)
+        env.clients.append(c)
+    c.sock = client_context().wrap_socket(c.sock, server_hostname='localhost')
+    c.buf = b''
+    if not stls:
+        c.greeting = c.line()
+    return c
+
+
+@case('bigretr/tls-slow-reader-and-drop',
+      'over STLS and over pop3s a client that stops reading during RETR of a '
+      '10 MB message does not hold up other TLS clients; resumed, it gets '
+      'every byte; a client that drops the connection in the middle of a '
+      'big RETR leaves the mailbox unchanged and unlocked; a TLS session '
+      'left silent is logged out by pop3_idle_timeout')
+def case_tls_big(env):
+    env.add_user('joe', 'pw')
+    env.add_user('amy', 'pw2', uid=5001)
+    line = b'TLS line of the big message, 64 octets long ..................\n'
+    big = b'Subject: big tls\n\n' + line * (10 * 1024 * 1024 // len(line))
+    env.deliver('joe', big)
+    env.deliver('amy', MESSAGES['eightbit'])
+    want = wire_form(big)
+    s = env.start(pop3s=True, extra=['pop3_idle_timeout = 30s'])
+    for stls in (True, False):
+        how = 'STLS' if stls else 'pop3s'
+        reader = tls_raw(env, s, rcvbuf=4096, stls=stls)
+        reader.login('joe', 'pw')
+        reader.send('RETR 1\r\n')
+        time.sleep(1.0)
+        other = tls_raw(env, s, '127.0.0.3', stls=not stls)
+        other.login('amy', 'pw2')
+        expect_ok(other.cmd('RETR 1'), '%s: other TLS client RETR' % how)
+        check(other.multi() == poplib_lines(MESSAGES['eightbit']),
+              '%s: other client bytes' % how)
+        expect_ok(other.cmd('QUIT'), '%s: other QUIT' % how)
+        expect_ok(reader.line(), '%s: RETR of the big message' % how)
+        raw = reader.multi_raw()
+        check(hashlib.sha256(raw).digest() == hashlib.sha256(want).digest(),
+              '%s: resumed reader got the 10 MB exactly (%d vs %d bytes)'
+              % (how, len(raw), len(want)))
+        expect_ok(reader.cmd('QUIT'), '%s: QUIT' % how)
+    before = env.files('joe')
+    for stls in (True, False, None):
+        how = {True: 'STLS', False: 'pop3s', None: 'plain'}[stls]
+        if stls is None:
+            c = env.raw(s)
+        else:
+            c = tls_raw(env, s, stls=stls)
+        c.login('joe', 'pw')
+        expect_ok(c.cmd('DELE 1'), 'DELE 1')
+        c.send('RSET\r\nRETR 1\r\n')
+        c.line()
+        c.line()
+        c.sock.recv(100000)
+        c.close()
+        time.sleep(0.3)
+        again = env.raw(s, '127.0.0.3')
+        again.login('joe', 'pw')      # unlocked after the drop
+        again.cmd('QUIT')
+        check(env.files('joe') == before, '%s: drop during RETR: mailbox '
+              'unchanged' % how)
+    s.stop()
+    s = env.start(pop3s=True, extra=['pop3_idle_timeout = 2s'])
+    for stls in (True, False):
+        c = tls_raw(env, s, stls=stls)
+        c.login('joe', 'pw')
+        closed, data = c.wait_closed(30)
+        check(closed, '%s session silent past pop3_idle_timeout: closed; got '
+              '%r' % ('STLS' if stls else 'pop3s', data))
+    check(len(re.findall(r'event=logout .*reason=timeout', s.log())) == 2,
+          'two TLS logouts with reason=timeout: %r' % s.log())
+
+
+@case('mailbox/hostile-maildir',
+      'a Maildir with junk (tmp/ files, a subdirectory and a dot-file in '
+      'cur/, a folder .Sent, 3000 messages) is served: STAT, LIST and UIDL '
+      'count the 3000 messages only; a file the owner cannot read is an '
+      '-ERR on RETR (or left out), not a refused login; a message '
+      'another program removed during the session gives -ERR on RETR, and '
+      'DELE of it plus QUIT answers +OK; a user whose Maildir is missing '
+      'gets -ERR [SYS/...] and the server keeps serving')
+def case_hostile_maildir(env):
+    env.add_user('joe', 'pw')
+    env.add_user('nomail', 'pw3')
+    md = env.maildir('joe')
+    for i in range(3000):
+        env.deliver('joe', b'Subject: %d\n\nbody %d\n' % (i, i))
+    with open(os.path.join(md, 'tmp', '123.partial'), 'wb') as f:
+        f.write(b'Subject: half-delivered\n')
+    os.mkdir(os.path.join(md, 'cur', 'a-directory'))
+    with open(os.path.join(md, 'cur', '.hidden'), 'wb') as f:
+        f.write(b'not a message\n')
+    os.makedirs(os.path.join(md, '.Sent', 'cur'))
+    with open(os.path.join(md, '.Sent', 'cur', '1.x:2,S'), 'wb') as f:
+        f.write(b'Subject: sent\n\n')
+    shutil.rmtree(env.maildir('nomail'))
+    s = env.start()
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    stat = c.cmd('STAT').split()
+    check(stat[0] == b'+OK' and int(stat[1]) == 3000,
+          'STAT counts the 3000 messages and no junk: %r' % stat)
+    expect_ok(c.cmd('LIST'), 'LIST of 3000')
+    check(len(c.multi()) == 3000, 'LIST has a line per message')
+    expect_ok(c.cmd('UIDL'), 'UIDL of 3000')
+    uids = c.multi()
+    check(len(set(u.split()[1] for u in uids)) == 3000, 'UIDs unique')
+    expect_ok(c.cmd('NOOP'), 'session goes on')
+    # Another program (an IMAP server) removes message 1 meanwhile.
+    expect_ok(c.cmd('UIDL 1'), 'UIDL 1')
+    victim = None
+    expect_ok(c.cmd('TOP 1 0'), 'TOP 1')
+    subject = c.multi()[0].split()[1]
+    for sub in ('cur', 'new'):
+        for name in os.listdir(os.path.join(md, sub)):
+            path = os.path.join(md, sub, name)
+            if os.path.isfile(path) and name[0] != '.':
+                try:
+                    with open(path, 'rb') as f:
+                        if f.readline() == b'Subject: %s\n' % subject:
+                            victim = path
+                except OSError:
+                    pass
+    check(victim is not None, 'found the file of message 1')
+    os.unlink(victim)
+    got = c.cmd('RETR 1')
+    expect_err(got, 'RETR of a message removed by another program')
+    expect_ok(c.cmd('DELE 1'), 'DELE of the removed message')
+    expect_ok(c.cmd('DELE 2'), 'DELE 2')
+    got = c.cmd('QUIT')
+    check(got.startswith(b'+OK'), 'QUIT with an already removed message: '
+          '+OK (it is gone, as asked), got %r' % got)
+    check(os.path.exists(os.path.join(md, 'tmp', '123.partial')),
+          'tmp/ left alone')
+    check(os.path.exists(os.path.join(md, '.Sent', 'cur', '1.x:2,S')),
+          'folder left alone')
+    # A message file the owner cannot read.
+    locked = env.deliver('joe', b'Subject: unreadable\n\nsecret\n')
+    os.chown(locked, 0, 0)
+    os.chmod(locked, 0)
+    c = env.raw(s)
+    c.cmd('USER joe')
+    got = c.cmd('PASS pw')
+    check(got == b'+OK Logged in.', 'login with an unreadable message in the '
+          'Maildir: %r' % got, bug='unreadable-message-blocks-mailbox')
+    if got == b'+OK Logged in.':
+        stat = c.cmd('STAT').split()
+        errors = 0
+        for n in range(1, int(stat[1]) + 1):
+            got = c.cmd('TOP %d 0' % n)
+            if got.startswith(b'-ERR'):
+                errors += 1
+            else:
+                c.multi()
+        check(errors == (int(stat[1]) - 2998), 'only the unreadable message '
+              'gives -ERR (if listed): %d' % errors)
+        c.cmd('QUIT')
+    c.close()
+    os.unlink(env.find('joe', os.path.basename(locked)))
+    c = env.raw(s, '127.0.0.3')
+    c.cmd('USER nomail')
+    got = c.cmd('PASS pw3')
+    check(got.startswith(b'-ERR [SYS/'), 'missing Maildir: -ERR [SYS/TEMP] or '
+          '[SYS/PERM], got %r' % got)
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    c.cmd('QUIT')
+
+
+@case('server/reload-limits-stop',
+      'a user added to passwd_file can log in after SIGHUP (or by itself); '
+      'with pop3_max_connections = 3 a fourth connection gets -ERR '
+      '[SYS/TEMP] and is closed while the three are served; SIGTERM stops '
+      'the server with exit 0 and a logged-in session finishes or ends, '
+      'deleting nothing without QUIT')
+def case_server(env):
+    env.add_user('joe', 'pw')
+    env.deliver('joe', MESSAGES['plain'])
+    s = env.start(extra=['pop3_max_connections = 3'])
+    home = env.add_user('newbie', 'pw4', uid=5002)
+    env.deliver('newbie', MESSAGES['dots'])
+    os.kill(s.pid, signal.SIGHUP)
+    time.sleep(0.5)
+    c = env.raw(s, '127.0.0.3')
+    c.cmd('USER newbie')
+    got = c.cmd('PASS pw4')
+    check(got == b'+OK Logged in.', 'new passwd entry after SIGHUP: %r' % got)
+    c.cmd('QUIT')
+    c.wait_closed(5)
+    a = env.raw(s)
+    b = env.raw(s)
+    d = env.raw(s)
+    extra = env.raw(s, '127.0.0.3', greeting=False)
+    closed, data = extra.wait_closed(5)
+    check(closed and data.startswith(b'-ERR [SYS/TEMP]'), 'fourth: -ERR '
+          '[SYS/TEMP] and closed, got %s %r' % (closed, data))
+    a.login('joe', 'pw')
+    expect_ok(a.cmd('DELE 1'), 'DELE 1')
+    expect_ok(b.cmd('CAPA'), 'second served')
+    b.multi()
+    expect_ok(d.cmd('CAPA'), 'third served')
+    d.multi()
+    rc = s.stop()
+    check(rc == 0, 'SIGTERM: exit 0, got %s' % rc)
+    try:
+        a.sock.settimeout(5)
+        a.cmd('NOOP')
+    except (CheckFailed, OSError):
+        pass
+    a.close()
+    time.sleep(0.5)
+    check(len(env.files('joe')) == 1, 'SIGTERM with a DELE pending: nothing '
+          'deleted')
+    check(home is not None, 'home made')
+
+
+@case('bigretr/same-uid-and-steady-reader',
+      'two users with the same uid (served by the same mail process): while '
+      'one stops reading a 10 MB RETR the other logs in and retrieves; with '
+      'pop3_idle_timeout = 2s a reader that keeps reading slowly (about 5 s '
+      'for 10 MB) is not logged out and gets every byte')
+def case_same_uid(env):
+    env.add_user('joe', 'pw')
+    env.add_user('bob', 'pw5')          # uid 5000 too
+    line = b'same uid, one mail process; 64 octets per line ..............\n'
+    big = b'Subject: big\n\n' + line * (10 * 1024 * 1024 // len(line))
+    env.deliver('joe', big)
+    env.deliver('bob', MESSAGES['crlf'])
+    want = wire_form(big)
+    s = env.start(extra=['pop3_idle_timeout = 2s'])
+    reader = env.raw(s, rcvbuf=4096)
+    reader.login('joe', 'pw')
+    reader.send('RETR 1\r\n')
+    time.sleep(0.5)
+    other = env.raw(s, '127.0.0.3')
+    other.login('bob', 'pw5')
+    expect_ok(other.cmd('RETR 1'), 'same-uid user RETR while the other stalls')
+    check(other.multi() == poplib_lines(MESSAGES['crlf']), 'bytes for bob')
+    expect_ok(other.cmd('QUIT'), 'bob QUIT')
+    # Now read steadily: 10 MB in about 5 s, never silent for 2 s.
+    got = bytearray()
+    started = time.monotonic()
+    reader.sock.settimeout(IO_TIMEOUT)
+    got += reader.buf
+    reader.buf = b''
+    while not got.endswith(b'\r\n.\r\n'):
+        chunk = reader.sock.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+        elapsed = time.monotonic() - started
+        ahead = len(got) / (2 * 1024 * 1024) - elapsed
+        if ahead > 0:
+            time.sleep(min(ahead, 0.2))
+    head, _, body = bytes(got).partition(b'\r\n')
+    check(head.startswith(b'+OK'), 'RETR +OK: %r' % head[:80])
+    check(hashlib.sha256(body).digest() == hashlib.sha256(want).digest(),
+          'the steady slow reader got every byte (%d vs %d) in %.1fs'
+          % (len(body), len(want), time.monotonic() - started))
+    expect_ok(reader.cmd('QUIT'), 'QUIT after the slow RETR')
+
+
+@case('timeout/tls-handshake-stall',
+      'with pop3_idle_timeout = 2s a client that connects to pop3s_listen and '
+      'never starts the TLS handshake, one that stops half way, and one that '
+      'sends STLS and then nothing, are all closed; others are served')
+def case_handshake_stall(env):
+    env.add_user('joe', 'pw')
+    s = env.start(pop3s=True, extra=['pop3_idle_timeout = 2s'])
+    silent = Raw(s.tls_address, '127.0.0.2', greeting=False)
+    env.clients.append(silent)
+    half = Raw(s.tls_address, '127.0.0.2', greeting=False)
+    env.clients.append(half)
+    half.send(b'\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03' + b'\x00' * 20)
+    stls = env.raw(s, '127.0.0.3')
+    expect_ok(stls.cmd('STLS'), 'STLS')
+    served = tls_raw(env, s, '127.0.0.3', stls=False)
+    served.login('joe', 'pw')
+    expect_ok(served.cmd('QUIT'), 'a normal pop3s client is served meanwhile')
+    for what, c in (('no handshake', silent), ('half a ClientHello', half),
+                    ('STLS then nothing', stls)):
+        closed, data = c.wait_closed(30)
+        check(closed, '%s: closed after pop3_idle_timeout; got %r' % (what, data))
+
+
+@case('login/names-and-passwords',
+      'RFC 1939 PASS takes the rest of the line: a password with spaces '
+      'logs in (USER/PASS, AUTH PLAIN, APOP); user names are exact: "JOE", '
+      '"joe\\t", "jo", "joe2" with joe\'s password do not log in and '
+      'get no grant; "JOE" is answered like an unknown user')
+def case_names(env):
+    env.add_user('joe', 'two words  here')
+    s = env.start()
+    c = env.raw(s)
+    c.cmd('USER joe')
+    got = c.cmd('PASS two words  here')
+    check(got == b'+OK Logged in.', 'PASS with spaces: %r' % got)
+    c.cmd('QUIT')
+    c = env.raw(s)
+    blob = base64.b64encode(b'\0joe\0two words  here').decode()
+    check(c.cmd('AUTH PLAIN ' + blob) == b'+OK Logged in.', 'AUTH PLAIN with '
+          'spaces in the password')
+    c.cmd('QUIT')
+    c = env.raw(s)
+    ts = re.search(rb'<[^>]*>', c.greeting).group(0)
+    digest = hashlib.md5(ts + b'two words  here').hexdigest()
+    check(c.cmd('APOP joe ' + digest) == b'+OK Logged in.', 'APOP with spaces '
+          'in the secret')
+    c.cmd('QUIT')
+    answers = {}
+    # ' joe' and 'joe ' (extra spaces) may be read leniently as joe: that
+    # still needs joe's password. Other spellings are other (unknown) names.
+    for i, name in enumerate(('JOE', 'joe\t', 'jo', 'joe2', 'nosuch')):
+        c = Raw(s.address, '127.0.0.%d' % (10 + i), timeout=60)
+        env.clients.append(c)
+        u = c.cmd('USER ' + name)
+        if u.startswith(b'+OK'):
+            answers[name] = c.cmd('PASS two words  here')
+        else:
+            answers[name] = u
+        c.close()
+        check(not env.granted('127.0.0.%d' % (10 + i)), 'no grant for user '
+              'name %r' % name)
+    check(all(a.startswith(b'-ERR') for a in answers.values()),
+          'no variant of joe logs in: %r' % answers)
+    check(answers['JOE'] == answers['nosuch'], '"JOE" answered like an '
+          'unknown user: %r' % answers)
+
+
+@case('limits/per-ip',
+      'with pop3_max_connections_per_ip = 2 a third connection from '
+      '127.0.0.2 is answered -ERR [SYS/TEMP] and closed while 127.0.0.3 '
+      'is still served; a slot frees when a client leaves')
+def case_per_ip(env):
+    env.add_user('joe', 'pw')
+    s = env.start(extra=['pop3_max_connections_per_ip = 2'])
+    a = env.raw(s)
+    b = env.raw(s)
+    c = env.raw(s, greeting=False)
+    closed, data = c.wait_closed(5)
+    check(closed and data.startswith(b'-ERR [SYS/TEMP]'),
+          'third from 127.0.0.2: -ERR [SYS/TEMP] and close; got %s %r'
+          % (closed, data))
+    d = env.raw(s, source='127.0.0.3')
+    check(d.greeting.startswith(b'+OK'), '127.0.0.3 served')
+    a.cmd('QUIT')
+    a.wait_closed(5)
+    time.sleep(0.3)
+    e = env.raw(s)
+    check(e.greeting.startswith(b'+OK'), 'slot freed after QUIT')
+    expect_ok(b.cmd('CAPA'), 'others unharmed')
+
+
+@case('store/failure-replaced-and-uid0',
+      'a store replaced by vsmtprelay load still receives the next grant; '
+      'when the store cannot be written (replaced by a directory) the login '
+      'still succeeds and event=grant-failed is logged with the address; a '
+      'passwd entry with uid 0 is refused (at login, or the file is refused '
+      'at start with exit 78 naming the line) and creates no grant')
+def case_store_failure(env):
+    env.add_user('joe', 'pw')
+    env.deliver('joe', MESSAGES['plain'])
+    env.vsm('add', '192.0.2.1')
+    s = env.start()
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    c.cmd('QUIT')
+    check(env.granted('127.0.0.2'), 'first grant')
+    # vsmtprelay load rebuilds the store (a new file): later grants go there.
+    dump = env.path('dump.txt')
+    with open(dump, 'w') as f:
+        f.write('192.0.2.1 %d\n' % now())
+    env.vsm('load', dump)
+    check(not env.granted('127.0.0.2'), 'after load 127.0.0.2 is gone')
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    c.cmd('QUIT')
+    check(env.granted('127.0.0.2'), 'a login after vsmtprelay load records '
+          'its grant in the new store')
+    # The store path becomes a directory: recording fails.
+    os.unlink(env.store)
+    os.mkdir(env.store)
+    c = env.raw(s, source='127.0.0.3')
+    c.login('joe', 'pw')
+    expect_ok(c.cmd('STAT'), 'mailbox served although the grant failed')
+    c.cmd('QUIT')
+    m = s.wait_log(r'event=grant-failed .*$')
+    check(m is not None and 'address=127.0.0.3' in m.group(0)
+          and 'user=joe' in m.group(0),
+          'event=grant-failed with address=127.0.0.3 user=joe: %r' % s.log())
+    m = s.wait_log(r'event=login .*address=127\.0\.0\.3.*$')
+    check(m is not None and 'grant=recorded' not in m.group(0),
+          'login line does not claim grant=recorded: %r' % (m and m.group(0)))
+    s.stop()
+    os.rmdir(env.store)
+    env.add_user('root2', 'pw0', uid=0, gid=0)
+    s = env.start(expect_start=False)
+    if s.running():
+        c = env.raw(s, source='127.0.0.3')
+        c.cmd('USER root2')
+        expect_err(c.cmd('PASS pw0'), 'uid 0 entry')
+    else:
+        check(s.proc.wait() == 78 and 'passwd:2:' in s.log(),
+              'uid 0 entry: refused with exit 78 naming passwd:2: %s %r'
+              % (s.proc.returncode, s.log()))
+    check(not env.granted('127.0.0.3'), 'uid 0 entry: no grant')
+
+
+@case('config/-t',
+      'relaygate-pop3d -t exits 0 for a good configuration and 78 for an '
+      'unknown key, a missing passwd_file, and pop3s_listen without '
+      'tls_cert/tls_key')
+def case_config(env):
+    env.add_user('joe', 'pw')
+
+    def run_t(lines):
+        conf = env.write_conf(['relay_db = ' + env.store,
+                               'passwd_file = ' + env.passwd] + lines)
+        return subprocess.run([env.binary, '-t', '-c', conf],
+                              capture_output=True, text=True, timeout=20)
+    r = run_t(['pop3_listen = 127.0.0.1:%d' % free_port(),
+               'pop3s_listen = 127.0.0.1:%d' % free_port(),
+               'tls_cert = ' + env.cert, 'tls_key = ' + env.key])
+    check(r.returncode == 0, 'good configuration: exit 0, got %d %r'
+          % (r.returncode, r.stderr))
+    for why, lines in (('unknown key', ['pop3_listen = 127.0.0.1:1110',
+                                        'pop3_bogus = 1']),
+                       ('pop3s without cert', ['pop3s_listen = 127.0.0.1:1995']),
+                       ('bad timeout', ['pop3_listen = 127.0.0.1:1110',
+                                        'pop3_idle_timeout = soon'])):
+        r = run_t(lines)
+        check(r.returncode == 78, '%s: exit 78, got %d %r'
+              % (why, r.returncode, r.stderr))
+    conf = env.write_conf(['relay_db = ' + env.store,
+                           'passwd_file = ' + env.path('missing-passwd'),
+                           'pop3_listen = 127.0.0.1:1110'])
+    r = subprocess.run([env.binary, '-t', '-c', conf], capture_output=True,
+                       text=True, timeout=20)
+    check(r.returncode == 78, 'missing passwd_file: exit 78, got %d %r'
+          % (r.returncode, r.stderr))
+
+
+# ---------------------------------------------------------------- runner
+
+def case_root():
+    """A directory the login user (nobody) can reach."""
+    base = os.environ.get('TMPDIR') or '/var/tmp'
+    probe = os.path.abspath(base)
+    while probe != '/':
+        if not os.stat(probe).st_mode & 0o001:
+            return '/var/tmp'
+        probe = os.path.dirname(probe)
+    return base
+
+
+def make_cert(directory):
+    """A self-signed certificate for localhost, valid two days."""
+    cert = os.path.join(directory, 'cert.pem')
+    key = os.path.join(directory, 'key.pem')
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
+                    '-subj', '/CN=localhost', '-days', '2', '-keyout', key,
+                    '-out', cert], check=True, capture_output=True)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
+def main(cases=CASES, prefix='pop3d-'):
+    failures = 0
+    known = []
+    tools = {}
+    vsmtprelay = os.environ.get('VSMTPRELAY')
+    build = os.environ.get('RELAYGATE_BUILD_ROOT')
+    if not vsmtprelay or not build:
+        print('FAIL: VSMTPRELAY and RELAYGATE_BUILD_ROOT must be set (meson does)')
+        return 1
+    tools['vsmtprelay'] = os.path.abspath(vsmtprelay)
+    tools['pop3d'] = os.path.abspath(os.path.join(build, SERVER))
+    for tool in tools.values():
+        if not os.access(tool, os.X_OK):
+            print('FAIL: %s is missing or not executable' % tool)
+            return 1
+    if os.geteuid() != 0:
+        print('FAIL: this battery must run as root (it checks the drop to '
+              'login_user and to the mailbox owner)')
+        return 1
+    try:
+        pwd.getpwnam('nobody')
+    except KeyError:
+        print('FAIL: user nobody is missing')
+        return 1
+    selected = sys.argv[1:]
+    unknown = [s for s in selected if s not in [c[0] for c in cases]]
+    if unknown:
+        print('FAIL: no such case: %s' % ', '.join(unknown))
+        return 1
+    root = case_root()
+    certdir = tempfile.mkdtemp(prefix=prefix + 'cert-', dir=root)
+    os.chmod(certdir, 0o755)
+    try:
+        tools['cert'], tools['key'] = make_cert(certdir)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print('FAIL: openssl req could not make a certificate: %s' % e)
+        return 1
+    started_all = time.monotonic()
+    global OUTCOME
+    for name, proves, fn in cases:
+        if selected and name not in selected:
+            continue
+        OUTCOME = Outcome()
+        tmp = tempfile.mkdtemp(prefix=prefix, dir=root)
+        os.chmod(tmp, 0o755)
+        env = Env(tmp, tools)
+        started = time.monotonic()
+        error = None
+        try:
+            fn(env)
+        except CheckFailed as e:
+            error = str(e)
+        except Exception:      # noqa: BLE001 - a crash of the case is a failure
+            error = traceback.format_exc()
+        finally:
+            env.cleanup()
+        took = time.monotonic() - started
+        if error is None and OUTCOME.fixed:
+            error = ('known bug no longer seen (remove it from EXPECTED_TO_FAIL): '
+                     + ', '.join(OUTCOME.fixed))
+        if error is None:
+            print('ok   %-34s %5.1fs  proves: %s' % (name, took, proves))
+            for k in OUTCOME.known:
+                print('     known bug (expected to fail): %s' % k)
+            known += OUTCOME.known
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            failures += 1
+            print('FAIL %-34s %5.1fs  should prove: %s' % (name, took, proves))
+            for line in error.splitlines():
+                print('     ' + line)
+            for s in env.servers:
+                print('     --- server log %s (last 20 lines):' % s.log_path)
+                for line in s.log().splitlines()[-20:]:
+                    print('     | ' + line)
+            print('     (files kept in %s)' % tmp)
+        sys.stdout.flush()
+    shutil.rmtree(certdir, ignore_errors=True)
+    print('%d case(s) failed, %d known bug(s) expected to fail, %.1fs'
+          % (failures, len(known), time.monotonic() - started_all))
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
