@@ -44,6 +44,18 @@ int sasl_plain_decode(const char *base64, size_t len, struct sasl_plain *plain,
 		return -1;
 	}
 	decoded_len = (size_t)ret - padding;
+	{
+		/* canonical only: unused bits of the last group must be 0 */
+		unsigned char again[4];
+		size_t tail = decoded_len % 3 == 0 ? 3 : decoded_len % 3;
+
+		if (EVP_EncodeBlock(again, (unsigned char *)plain->message
+				    + decoded_len - tail, (int)tail) != 4
+		    || memcmp(again, base64 + len - 4, 4) != 0) {
+			*error_r = "invalid base64 padding bits";
+			return -1;
+		}
+	}
 	plain->message[decoded_len] = '\0';
 	end = plain->message + decoded_len;
 

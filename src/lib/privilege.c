@@ -14,8 +14,6 @@
 int privilege_drop(const char *user, char *error, size_t error_size)
 {
 	struct passwd *pw;
-	uid_t ruid, euid, suid;
-	gid_t rgid, egid, sgid;
 
 	if (geteuid() != 0 && getuid() != 0)
 		return 0;
@@ -38,6 +36,32 @@ int privilege_drop(const char *user, char *error, size_t error_size)
 			 strerror(errno));
 		return -1;
 	}
+	return privilege_check_dropped(error, error_size);
+}
+
+int privilege_drop_ids(uid_t uid, gid_t gid, char *error, size_t error_size)
+{
+	if (geteuid() != 0 && getuid() != 0)
+		return 0;
+	if (uid == 0 || gid == 0) {
+		snprintf(error, error_size, "refusing to run as uid %lu gid %lu",
+			 (unsigned long)uid, (unsigned long)gid);
+		return -1;
+	}
+	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0
+	    || setresuid(uid, uid, uid) < 0) {
+		snprintf(error, error_size, "cannot become uid %lu gid %lu: %s",
+			 (unsigned long)uid, (unsigned long)gid, strerror(errno));
+		return -1;
+	}
+	return privilege_check_dropped(error, error_size);
+}
+
+int privilege_check_dropped(char *error, size_t error_size)
+{
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+
 	if (getresuid(&ruid, &euid, &suid) < 0 || getresgid(&rgid, &egid, &sgid) < 0
 	    || ruid == 0 || euid == 0 || suid == 0 || rgid == 0 || egid == 0
 	    || sgid == 0 || setuid(0) == 0) {

@@ -1,9 +1,9 @@
-/* pop3_login: the AUTHORIZATION state of RFC 1939, run by an unprivileged
- * process. It parses every byte a client sends before login, and never
- * sees a password file or the store: credentials go to the session
- * process as a login_request, the answer comes back as the reply line.
- * After a login it hands the connection over (plaintext) or relays it
- * through TLS until either side closes. */
+/* pop3_login: the AUTHORIZATION state of RFC 1939, run by unprivileged,
+ * long-lived login processes, one connection at a time. They parse every
+ * byte a client sends before login and never see a password file or the
+ * store: credentials go to the master as a login_request, and the reply
+ * comes back. After a login the connection is handed to a mail process
+ * (plaintext), or relayed through TLS until either side closes. */
 #define _GNU_SOURCE 1
 #include "pop3d.h"
 
@@ -24,7 +24,7 @@
 
 #include "log.h"
 #include "login_request.h"
-#include "pop3_channel.h"
+#include "pop3_ipc.h"
 #include "pop3_command.h"
 #include "pop3_stream.h"
 #include "privilege.h"
@@ -34,26 +34,24 @@
 
 struct pop3_login {
 	struct pop3d *pop3d;
-	struct pop3d_client *client;
+	struct pop3_ipc_connection *client;
+	uint32_t conn_id;
 	struct pop3_stream stream;
 	int channel_fd;
 	char user[LOGIN_REQUEST_USER_MAX + 1];	/* from USER, "" if none */
 	unsigned auth_attempts, auth_failures, bad_commands;
+	const char *end_reason;	/* set: the connection is over here */
+	bool handed_over;
 };
 
 static struct pop3_login login;
+static struct pop3_ipc_message login_message;
 
-/* Log the end of a connection that never logged in, and exit. */
-static void __attribute__((noreturn))
-pop3_login_exit(const char *reason)
+/* The connection ends (REASON for the log); the callers unwind. */
+static void pop3_login_end(const char *reason)
 {
-	(void)pop3_stream_flush(&login.stream);
-	pop3_stream_end_tls(&login.stream);
-	log_info("pop3: event=disconnect address=%s reason=%s auth_attempts=%u%s%s",
-		 login.client->address_text, reason, login.auth_attempts,
-		 login.stream.error != NULL ? " error=" : "",
-		 login.stream.error != NULL ? login.stream.error : "");
-	_exit(0);
+	if (login.end_reason == NULL)
+		login.end_reason = reason;
 }
 
 /* May this connection send a plaintext password? */
@@ -81,36 +79,23 @@ static void pop3_login_capa(void)
 	pop3_stream_puts(&login.stream, "IMPLEMENTATION relaygate\r\n.\r\n");
 }
 
-/* Hand a plaintext connection to the session process: the input already
- * read goes with it. */
-static void __attribute__((noreturn)) pop3_login_hand_over(void)
-{
-	unsigned char rest[POP3_STREAM_IN_SIZE];
-	size_t len = pop3_stream_take_buffered(&login.stream, rest,
-					       sizeof(rest));
-
-	(void)pop3_channel_send(login.channel_fd, rest, len);
-	_exit(0);
-}
-
 /* Relay between the TLS client and the session process until one side
  * closes. Both directions are buffered, so neither side can block the
  * other; the session process enforces the idle timeout. */
-static void __attribute__((noreturn)) pop3_login_relay(void)
+static void pop3_login_relay(int chan)
 {
 	static unsigned char to_session[POP3_LOGIN_RELAY_BUFFER];
 	static unsigned char to_client[POP3_LOGIN_RELAY_BUFFER];
 	size_t in_len, out_len = 0, out_start = 0, in_start = 0;
 	SSL *ssl = login.stream.ssl;
-	int fd = login.stream.fd, chan = login.channel_fd;
+	int fd = login.stream.fd;
 	bool client_eof = false, session_eof = false;
 	bool ssl_want_write = false, shut = false;
 	int flags = fcntl(chan, F_GETFL);
 
 	if (flags >= 0)
 		(void)fcntl(chan, F_SETFL, flags | O_NONBLOCK);
-	in_len = pop3_stream_take_buffered(&login.stream, to_session,
-					   sizeof(to_session));
+	in_len = 0;
 	for (;;) {
 		struct pollfd pfd[2];
 		int ret;
@@ -140,7 +125,7 @@ static void __attribute__((noreturn)) pop3_login_relay(void)
 			}
 			if (done < 0 && (errno == EAGAIN || errno == EINTR))
 				break;
-			_exit(0);	/* the session process is gone */
+			return;	/* the mail process is gone */
 		}
 		if (in_start == in_len)
 			in_start = in_len = 0;
@@ -167,16 +152,14 @@ static void __attribute__((noreturn)) pop3_login_relay(void)
 			if (ret == SSL_ERROR_WANT_WRITE)
 				ssl_want_write = true;
 			else if (ret != SSL_ERROR_WANT_READ)
-				_exit(0);	/* the client is gone */
+				return;	/* the client is gone */
 			break;
 		}
 		if (out_start == out_len)
 			out_start = out_len = 0;
 
-		if (session_eof && out_len == 0) {
-			(void)SSL_shutdown(ssl);
-			_exit(0);
-		}
+		if (session_eof && out_len == 0)
+			return;
 		if (client_eof && in_len == 0 && !shut) {
 			shut = true;
 			/* the session sees the end of input; keep sending
@@ -200,16 +183,56 @@ static void __attribute__((noreturn)) pop3_login_relay(void)
 		if (in_len > 0)
 			pfd[1].events |= POLLOUT;
 		ret = poll(pfd, 2, login.stream.timeout_ms * 2);
-		if (ret == 0)
-			_exit(0);
-		if (ret < 0 && errno != EINTR)
-			_exit(0);
+		if (ret == 0 || (ret < 0 && errno != EINTR))
+			return;
 		if (pfd[0].revents & (POLLERR | POLLNVAL))
-			_exit(0);
+			return;
 		if ((pfd[0].revents & POLLHUP) && !(pfd[0].revents & POLLIN)
 		    && !client_eof)
 			client_eof = true;
 	}
+}
+
+/* Hand the logged-in connection to a mail process through the master:
+ * plaintext, the client socket itself; TLS, one end of a socket pair that
+ * this process then relays to. The input read beyond the login goes
+ * along. */
+static void pop3_login_hand_over(void)
+{
+	unsigned char rest[1 + POP3_STREAM_IN_SIZE];
+	size_t len;
+	int pair[2];
+
+	rest[0] = login.stream.ssl != NULL ? 1 : 0;
+	len = pop3_stream_take_buffered(&login.stream, rest + 1,
+					sizeof(rest) - 1);
+	login.handed_over = true;
+	if (login.stream.ssl == NULL) {
+		if (pop3_ipc_send(login.channel_fd, POP3_IPC_HANDED_OVER,
+				  login.conn_id, rest, 1 + len,
+				  login.stream.fd) < 0)
+			log_error("pop3: login process: handing over: %s",
+				  strerror(errno));
+		pop3_login_end("handed-over");
+		return;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+		log_error("pop3: login process: socketpair: %s", strerror(errno));
+		pop3_login_end("error");
+		return;
+	}
+	if (pop3_ipc_send(login.channel_fd, POP3_IPC_HANDED_OVER, login.conn_id,
+			  rest, 1 + len, pair[1]) < 0) {
+		log_error("pop3: login process: handing over: %s", strerror(errno));
+		close(pair[0]);
+		close(pair[1]);
+		pop3_login_end("error");
+		return;
+	}
+	close(pair[1]);
+	pop3_login_relay(pair[0]);
+	close(pair[0]);
+	pop3_login_end("handed-over");
 }
 
 /* Send a login request to the session process and relay its answer. */
@@ -219,7 +242,6 @@ static void pop3_login_attempt(enum login_method method, const char *user,
 	struct login_request request;
 	char buf[LOGIN_REQUEST_MAX + 16];
 	char reply[600];
-	const char *error;
 	size_t len;
 	ssize_t got;
 	size_t i;
@@ -237,30 +259,50 @@ static void pop3_login_attempt(enum login_method method, const char *user,
 		login.auth_failures++;
 		return;
 	}
-	/* the client must not see our answer before the session's */
-	if (pop3_stream_flush(&login.stream) < 0
-	    || pop3_channel_send(login.channel_fd, buf, len) < 0) {
+	/* answers already queued go out first */
+	if (pop3_stream_flush(&login.stream) < 0) {
 		OPENSSL_cleanse(buf, sizeof(buf));
-		pop3_login_exit("session-lost");
+		pop3_login_end("disconnect");
+		return;
+	}
+	if (pop3_ipc_send(login.channel_fd, POP3_IPC_AUTH_REQUEST, login.conn_id,
+			  buf, len, -1) < 0) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		log_error("pop3: login process: master gone: %s", strerror(errno));
+		_exit(0);
 	}
 	OPENSSL_cleanse(buf, sizeof(buf));
-	got = pop3_channel_recv(login.channel_fd, reply, sizeof(reply), -1,
-				&error);
-	if (got <= 0)
-		pop3_login_exit("session-lost");
+	for (;;) {
+		int ret = pop3_ipc_recv(login.channel_fd, &login_message);
+
+		if (ret < 0 && errno == EAGAIN)
+			continue;
+		if (ret <= 0)
+			_exit(0);	/* the master is gone */
+		if (login_message.fd >= 0)
+			close(login_message.fd);
+		if (login_message.header.conn_id == login.conn_id)
+			break;
+	}
+	if (login_message.header.type == POP3_IPC_HAND_OVER) {
+		pop3_login_hand_over();
+		return;
+	}
+	got = (ssize_t)login_message.payload_len;
+	if (login_message.header.type != POP3_IPC_AUTH_FAILED || got == 0
+	    || got >= (ssize_t)sizeof(reply)) {
+		pop3_login_end("master-protocol");
+		return;
+	}
+	memcpy(reply, login_message.payload, (size_t)got);
 	for (i = 0; i < (size_t)got; i++) {
-		if ((unsigned char)reply[i] < 0x20)
-			pop3_login_exit("session-protocol");
+		if ((unsigned char)reply[i] < 0x20) {
+			pop3_login_end("master-protocol");
+			return;
+		}
 	}
 	pop3_stream_write(&login.stream, reply, (size_t)got);
 	pop3_stream_puts(&login.stream, "\r\n");
-	if (reply[0] == '+') {
-		if (pop3_stream_flush(&login.stream) < 0)
-			_exit(0);	/* the session sees the hang-up */
-		if (login.stream.ssl != NULL)
-			pop3_login_relay();
-		pop3_login_hand_over();
-	}
 	login.auth_failures++;
 	login.user[0] = '\0';
 }
@@ -298,21 +340,26 @@ static void pop3_login_auth(struct pop3_command *cmd)
 			response = "";
 	} else {
 		pop3_stream_puts(&login.stream, "+ \r\n");
-		if (pop3_stream_flush(&login.stream) < 0)
-			pop3_login_exit("disconnect");
+		if (pop3_stream_flush(&login.stream) < 0) {
+			pop3_login_end("disconnect");
+			return;
+		}
 		switch (pop3_stream_read_line(&login.stream, line,
 					      POP3_SASL_LINE_MAX, &len)) {
 		case POP3_STREAM_OK:
 			break;
 		case POP3_STREAM_TOO_LONG:
 			pop3_stream_puts(&login.stream, "-ERR Line too long.\r\n");
-			pop3_login_exit("too-long");
+			pop3_login_end("too-long");
+			return;
 		case POP3_STREAM_TIMEOUT:
 			pop3_stream_puts(&login.stream,
 					 "-ERR Disconnected for inactivity.\r\n");
-			pop3_login_exit("timeout");
+			pop3_login_end("timeout");
+			return;
 		default:
-			pop3_login_exit("disconnect");
+			pop3_login_end("disconnect");
+			return;
 		}
 		if (strcmp(line, "*") == 0) {
 			OPENSSL_cleanse(line, sizeof(line));
@@ -351,7 +398,7 @@ static void pop3_login_command(char *line, size_t len)
 		pop3_login_capa();
 	else if (strcmp(cmd.name, "QUIT") == 0) {
 		pop3_stream_puts(&login.stream, "+OK Logging out.\r\n");
-		pop3_login_exit("quit");
+		pop3_login_end("quit");
 	} else if (strcmp(cmd.name, "STLS") == 0) {
 		if (!pop3_login_stls_available()) {
 			pop3_stream_puts(&login.stream, login.stream.ssl != NULL ?
@@ -363,9 +410,9 @@ static void pop3_login_command(char *line, size_t len)
 		pop3_stream_puts(&login.stream,
 				 "+OK Begin TLS negotiation now.\r\n");
 		if (pop3_stream_flush(&login.stream) < 0)
-			pop3_login_exit("disconnect");
-		if (pop3_stream_start_tls(&login.stream, login.pop3d->tls) < 0)
-			pop3_login_exit("tls-failed");
+			pop3_login_end("disconnect");
+		else if (pop3_stream_start_tls(&login.stream, login.pop3d->tls) < 0)
+			pop3_login_end("tls-failed");
 		login.user[0] = '\0';	/* RFC 2595: forget the state */
 	} else if (strcmp(cmd.name, "USER") == 0) {
 		if (cmd.argc != 1) {
@@ -420,69 +467,120 @@ static void pop3_login_command(char *line, size_t len)
 	OPENSSL_cleanse(line, len);
 }
 
-void pop3_login_run(struct pop3d *pop3d, struct pop3d_client *client,
-		    int channel_fd)
+/* One connection, from the greeting to its end or its hand-over. */
+static void pop3_login_serve(void)
 {
 	char line[POP3_COMMAND_LINE_MAX + 1];
-	char message[256];
 	size_t len;
 
-	login.pop3d = pop3d;
-	login.client = client;
-	login.channel_fd = channel_fd;
-	pop3_stream_init(&login.stream, client->fd,
-			 (int)pop3d->conf.pop3_idle_timeout * 1000);
-
-	/* nothing secret stays readable here */
-	passwd_file_forget(pop3d->users);
-	if (pop3d->privileged && pop3d->conf.login_user[0] != '\0'
-	    && privilege_drop(pop3d->conf.login_user, message,
-			      sizeof(message)) < 0) {
-		log_error("pop3: login process: %s", message);
-		pop3_stream_puts(&login.stream,
-				 "-ERR [SYS/TEMP] Server error.\r\n");
-		(void)pop3_stream_flush(&login.stream);
-		_exit(EX_NOPERM);
+	if (login.client->implicit_tls
+	    && pop3_stream_start_tls(&login.stream, login.pop3d->tls) < 0) {
+		pop3_login_end("tls-failed");
+		return;
 	}
-	/* the login process ends with its session process */
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() == 1)
-		_exit(0);
-	if (client->implicit_tls
-	    && pop3_stream_start_tls(&login.stream, pop3d->tls) < 0)
-		pop3_login_exit("tls-failed");
 	pop3_stream_printf(&login.stream,
 			   "+OK relaygate POP3 server ready %s\r\n",
-			   client->apop_timestamp);
-	for (;;) {
-		if (pop3_stream_flush_if_idle(&login.stream) < 0)
-			pop3_login_exit("disconnect");
+			   login.client->apop_timestamp);
+	while (login.end_reason == NULL) {
+		if (pop3_stream_flush_if_idle(&login.stream) < 0) {
+			pop3_login_end("disconnect");
+			break;
+		}
 		switch (pop3_stream_read_line(&login.stream, line,
 					      POP3_COMMAND_LINE_MAX, &len)) {
 		case POP3_STREAM_OK:
+			pop3_login_command(line, len);
 			break;
 		case POP3_STREAM_TOO_LONG:
 			pop3_stream_puts(&login.stream, "-ERR Line too long.\r\n");
-			pop3_login_exit("too-long");
+			pop3_login_end("too-long");
+			continue;
 		case POP3_STREAM_TIMEOUT:
 			pop3_stream_puts(&login.stream,
 					 "-ERR Disconnected for inactivity.\r\n");
-			pop3_login_exit("timeout");
+			pop3_login_end("timeout");
+			continue;
 		case POP3_STREAM_EOF:
-			pop3_login_exit("disconnect");
+			pop3_login_end("disconnect");
+			continue;
 		default:
-			pop3_login_exit("error");
+			pop3_login_end("error");
+			continue;
 		}
-		pop3_login_command(line, len);
+		if (login.end_reason != NULL)
+			break;
 		if (login.auth_failures >= POP3D_AUTH_FAILURES_MAX) {
 			pop3_stream_puts(&login.stream,
 					 "-ERR [AUTH] Too many failed logins.\r\n");
-			pop3_login_exit("auth-failures");
-		}
-		if (login.bad_commands >= (unsigned)pop3d->conf.pop3_max_bad_commands) {
+			pop3_login_end("auth-failures");
+		} else if (login.bad_commands
+			   >= (unsigned)login.pop3d->conf.pop3_max_bad_commands) {
 			pop3_stream_puts(&login.stream,
 					 "-ERR Too many bad commands.\r\n");
-			pop3_login_exit("bad-commands");
+			pop3_login_end("bad-commands");
 		}
 	}
+}
+
+void pop3_login_run(struct pop3d *pop3d, int channel_fd)
+{
+	struct pop3_ipc_connection client;
+	char message[256];
+	unsigned long served = 0;
+	int ret;
+
+	login.pop3d = pop3d;
+	login.channel_fd = channel_fd;
+	/* nothing secret stays readable here */
+	passwd_file_forget(pop3d->users);
+	if (pop3d->privileged
+	    && privilege_drop_ids(pop3d->login_uid, pop3d->login_gid, message,
+				  sizeof(message)) < 0) {
+		log_error("pop3: login process: %s", message);
+		_exit(EX_NOPERM);
+	}
+	/* the login process ends with the master */
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		_exit(0);
+
+	while (served < POP3D_LOGIN_CONNECTIONS_MAX) {
+		ret = pop3_ipc_recv(channel_fd, &login_message);
+		if (ret < 0 && errno == EAGAIN)
+			continue;
+		if (ret <= 0)
+			_exit(0);
+		if (login_message.header.type != POP3_IPC_CONNECTION
+		    || login_message.fd < 0
+		    || login_message.payload_len != sizeof(client)) {
+			if (login_message.fd >= 0)
+				close(login_message.fd);
+			continue;
+		}
+		memcpy(&client, login_message.payload, sizeof(client));
+		served++;
+		login.client = &client;
+		login.conn_id = login_message.header.conn_id;
+		login.user[0] = '\0';
+		login.auth_attempts = login.auth_failures = login.bad_commands = 0;
+		login.end_reason = NULL;
+		login.handed_over = false;
+		pop3_stream_init(&login.stream, login_message.fd,
+				 (int)pop3d->conf.pop3_idle_timeout * 1000);
+		pop3_login_serve();
+		if (!login.handed_over) {
+			(void)pop3_stream_flush(&login.stream);
+			log_info("pop3: event=disconnect address=%s reason=%s "
+				 "auth_attempts=%u%s%s", client.address_text,
+				 login.end_reason, login.auth_attempts,
+				 login.stream.error != NULL ? " error=" : "",
+				 login.stream.error != NULL ? login.stream.error : "");
+		}
+		pop3_stream_end_tls(&login.stream);
+		close(login.stream.fd);
+		OPENSSL_cleanse(login.stream.in, sizeof(login.stream.in));
+		(void)pop3_ipc_send(channel_fd, POP3_IPC_LOGIN_DONE,
+				    login.conn_id, NULL, 0, -1);
+	}
+	_exit(0);
 }

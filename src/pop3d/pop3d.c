@@ -1,8 +1,10 @@
 /* relaygate-pop3d: the master process. It reads the configuration, the
- * password file and the TLS keys (as root), listens, and forks one session
- * process per connection; it counts connections per address, reaps the
- * children and keeps the failed-login throttle. It never reads a byte
- * from a client. */
+ * password file and the TLS keys (as root), listens, keeps pools of login,
+ * auth and mail processes and routes each connection through them:
+ * accept -> login process -> auth process (password) -> mail process of
+ * the mailbox owner's uid (lock, scan) -> auth process (grant) -> +OK.
+ * It counts connections per address, holds failed answers back (the
+ * throttle) and never reads a byte from a client. */
 #define _GNU_SOURCE 1
 #include "pop3d.h"
 
@@ -24,15 +26,20 @@
 #include <pwd.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "daemon.h"
+#include "event_loop.h"
 #include "listen_endpoint.h"
 #include "log.h"
 
 #define POP3D_NAME "relaygate-pop3d"
 #define POP3D_BACKLOG 1024
 #define POP3D_LISTENERS_MAX 32
+/* Login processes started ahead of connections. */
+#define POP3D_LOGIN_SPARE 2
 
 struct pop3d_listener {
 	struct listen_endpoint endpoint;
@@ -40,18 +47,68 @@ struct pop3d_listener {
 	bool implicit_tls;
 };
 
-struct pop3d_child {
-	pid_t pid;
-	struct address address;
+enum pop3d_child_kind {
+	POP3D_CHILD_LOGIN,
+	POP3D_CHILD_AUTH,
+	POP3D_CHILD_MAIL,
 };
+
+struct pop3d_child {
+	struct event_watch watch;	/* the channel */
+	struct pop3d_child *next;
+	pid_t pid;
+	enum pop3d_child_kind kind;
+	bool busy;			/* login, auth: working for conn_id */
+	uint32_t conn_id;
+	uid_t uid;			/* mail */
+	gid_t gid;
+	size_t sessions;		/* mail: sessions it holds */
+};
+
+enum pop3d_conn_state {
+	POP3D_CONN_LOGIN,		/* the login process talks to it */
+	POP3D_CONN_AUTH_QUEUED,		/* waiting for an auth process */
+	POP3D_CONN_VERIFYING,
+	POP3D_CONN_DELAYING,		/* a failed answer held back */
+	POP3D_CONN_HANDING_OVER,
+	POP3D_CONN_LOCKING,		/* the mail process opens the mailbox */
+	POP3D_CONN_GRANT_QUEUED,
+	POP3D_CONN_GRANTING,
+	POP3D_CONN_MAIL,		/* logged in */
+	POP3D_CONN_CLOSING,		/* mail process told to drop it */
+};
+
+struct pop3d_conn {
+	uint32_t id;
+	enum pop3d_conn_state state;
+	struct pop3_ipc_connection client;
+	struct pop3d_child *login, *auth, *mail;
+	unsigned char *request;		/* login_request while queued */
+	size_t request_len;
+	struct pop3_ipc_verified *verified;
+	uint64_t due_ms;		/* DELAYING: when to answer */
+	struct pop3d_conn *queue_next;	/* auth queue or delay list */
+};
+
+#define POP3D_CONN_SLOT_BITS 20
+#define POP3D_CONN_SLOT_MASK ((1u << POP3D_CONN_SLOT_BITS) - 1)
 
 static struct pop3d pop3d;
 static struct pop3d_listener listeners[POP3D_LISTENERS_MAX];
 static size_t listener_count;
+static struct event_watch listener_watches[POP3D_LISTENERS_MAX];
+static struct pop3d_conn **conns;
+static size_t conn_slots, conn_count, conn_next_slot;
+static uint32_t conn_generation;
 static struct pop3d_child *children;
-static size_t child_count;
-static int signal_fd, status_read_fd;
+static size_t login_total, login_idle, mail_per_uid_max;
+static struct pop3d_conn *auth_queue_head, *auth_queue_tail, *delay_list;
+static struct login_throttle *throttle;
+static struct event_loop *loop;
+static struct event_watch signal_watch;
 static sigset_t original_mask;
+static bool stopping;
+static struct pop3_ipc_message master_message;
 
 static void pop3d_usage(FILE *out)
 {
@@ -179,7 +236,7 @@ static int pop3d_check(const char *conf_path)
 
 /* The client's address from a socket address (IPv4-mapped IPv6: IPv4). */
 static void pop3d_client_address(const struct sockaddr_storage *ss,
-				 struct pop3d_client *client)
+				 struct pop3_ipc_connection *client)
 {
 	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 						  0xff, 0xff };
@@ -214,14 +271,71 @@ static void pop3d_client_address(const struct sockaddr_storage *ss,
 	}
 }
 
+static uint64_t pop3d_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static struct pop3d_conn *pop3d_conn_find(uint32_t id)
+{
+	struct pop3d_conn *conn;
+	size_t slot = id & POP3D_CONN_SLOT_MASK;
+
+	if (slot >= conn_slots)
+		return NULL;
+	conn = conns[slot];
+	return conn != NULL && conn->id == id ? conn : NULL;
+}
+
+/* Remove CONN from the auth queue or the delay list, where it may be. */
+static void pop3d_conn_unlink(struct pop3d_conn *conn)
+{
+	struct pop3d_conn **p, *prev = NULL;
+
+	for (p = &auth_queue_head; *p != NULL; prev = *p, p = &(*p)->queue_next) {
+		if (*p == conn) {
+			*p = conn->queue_next;
+			if (auth_queue_tail == conn)
+				auth_queue_tail = prev;
+			conn->queue_next = NULL;
+			return;
+		}
+	}
+	for (p = &delay_list; *p != NULL; p = &(*p)->queue_next) {
+		if (*p == conn) {
+			*p = conn->queue_next;
+			conn->queue_next = NULL;
+			return;
+		}
+	}
+}
+
+static void pop3d_conn_free(struct pop3d_conn *conn)
+{
+	pop3d_conn_unlink(conn);
+	conns[conn->id & POP3D_CONN_SLOT_MASK] = NULL;
+	conn_count--;
+	if (conn->request != NULL) {
+		OPENSSL_cleanse(conn->request, conn->request_len);
+		free(conn->request);
+	}
+	free(conn->verified);
+	free(conn);
+}
+
 /* Connections from ADDRESS now. */
 static size_t pop3d_connections_from(const struct address *address)
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < child_count; i++) {
-		if (children[i].address.family == address->family
-		    && memcmp(children[i].address.bytes, address->bytes,
+	for (i = 0; i < conn_slots; i++) {
+		const struct pop3d_conn *c = conns[i];
+
+		if (c != NULL && c->client.address.family == address->family
+		    && memcmp(c->client.address.bytes, address->bytes,
 			      address->family == AF_INET ? 4 : 16) == 0)
 			n++;
 	}
@@ -236,61 +350,43 @@ static void pop3d_refuse(int fd, bool implicit_tls, const char *reply)
 	close(fd);
 }
 
-/* Start the session process of one accepted connection. */
-static void pop3d_start_session(int fd, const struct sockaddr_storage *ss,
-				bool implicit_tls)
+static void pop3d_on_child(struct event_watch *watch, unsigned events);
+
+/* Fork a child of KIND; the child runs its role and never returns. */
+static struct pop3d_child *pop3d_spawn(enum pop3d_child_kind kind, uid_t uid,
+				       gid_t gid)
 {
-	static unsigned long long counter;
-	struct pop3d_client client;
-	uint64_t nonce = 0;
-	char error[512];
+	struct pop3d_child *child, *c;
+	int pair[2];
 	pid_t pid;
 	size_t i;
 
-	memset(&client, 0, sizeof(client));
-	client.fd = fd;
-	client.implicit_tls = implicit_tls;
-	pop3d_client_address(ss, &client);
-	if (child_count >= (size_t)pop3d.conf.pop3_max_connections) {
-		log_warn("pop3: event=refused address=%s reason=max-connections "
-			 "limit=%lld", client.address_text,
-			 (long long)pop3d.conf.pop3_max_connections);
-		pop3d_refuse(fd, implicit_tls,
-			     "-ERR [SYS/TEMP] Too many connections, try later.\r\n");
-		return;
+	child = calloc(1, sizeof(*child));
+	if (child == NULL)
+		return NULL;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+		log_error("pop3: socketpair: %s", strerror(errno));
+		free(child);
+		return NULL;
 	}
-	if (pop3d_connections_from(&client.address)
-	    >= (size_t)pop3d.conf.pop3_max_connections_per_ip) {
-		log_warn("pop3: event=refused address=%s "
-			 "reason=max-connections-per-ip limit=%lld",
-			 client.address_text,
-			 (long long)pop3d.conf.pop3_max_connections_per_ip);
-		pop3d_refuse(fd, implicit_tls, "-ERR [SYS/TEMP] Too many "
-			     "connections from your address, try later.\r\n");
-		return;
-	}
-	if (passwd_file_refresh(pop3d.users, error, sizeof(error)) < 0)
-		log_error("pop3: keeping the users loaded before: %s", error);
-	if (getrandom(&nonce, sizeof(nonce), GRND_NONBLOCK) != sizeof(nonce))
-		nonce ^= (uint64_t)time(NULL) * 2654435761u;
-	snprintf(client.apop_timestamp, sizeof(client.apop_timestamp),
-		 "<%llu.%llu.%016llx@%s>", (unsigned long long)getpid(),
-		 ++counter, (unsigned long long)nonce, pop3d.hostname);
-
 	pid = fork();
 	if (pid < 0) {
 		log_error("pop3: fork: %s", strerror(errno));
-		pop3d_refuse(fd, implicit_tls,
-			     "-ERR [SYS/TEMP] Server busy, try later.\r\n");
-		return;
+		close(pair[0]);
+		close(pair[1]);
+		free(child);
+		return NULL;
 	}
 	if (pid == 0) {
 		struct sigaction sa;
 
 		for (i = 0; i < listener_count; i++)
 			close(listeners[i].fd);
-		close(signal_fd);
-		close(status_read_fd);
+		close(signal_watch.fd);
+		for (c = children; c != NULL; c = c->next)
+			close(c->watch.fd);
+		event_loop_destroy(&loop);
+		close(pair[0]);
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = SIG_DFL;
 		sigaction(SIGCHLD, &sa, NULL);
@@ -298,17 +394,543 @@ static void pop3d_start_session(int fd, const struct sockaddr_storage *ss,
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGHUP, &sa, NULL);
 		sigprocmask(SIG_SETMASK, &original_mask, NULL);
-		free(children);
-		pop3_session_run(&pop3d, &client);
+		switch (kind) {
+		case POP3D_CHILD_LOGIN:
+			pop3_login_run(&pop3d, pair[1]);
+		case POP3D_CHILD_AUTH:
+			pop3_auth_run(&pop3d, pair[1]);
+		case POP3D_CHILD_MAIL:
+			(void)fcntl(pair[1], F_SETFL, O_NONBLOCK);
+			pop3_mail_run(&pop3d, pair[1], uid, gid);
+		}
+		_exit(EX_SOFTWARE);
 	}
-	close(fd);
-	children[child_count].pid = pid;
-	children[child_count].address = client.address;
-	child_count++;
+	close(pair[1]);
+	(void)fcntl(pair[0], F_SETFL, O_NONBLOCK);
+	child->pid = pid;
+	child->kind = kind;
+	child->uid = uid;
+	child->gid = gid;
+	child->watch.fd = pair[0];
+	child->watch.handler = pop3d_on_child;
+	child->watch.context = child;
+	if (event_loop_add(loop, &child->watch, EVENT_READ) < 0) {
+		log_error("pop3: epoll: %s", strerror(errno));
+		kill(pid, SIGKILL);
+		close(pair[0]);
+		free(child);
+		return NULL;
+	}
+	child->next = children;
+	children = child;
+	if (kind == POP3D_CHILD_LOGIN) {
+		login_total++;
+		login_idle++;
+	}
+	return child;
 }
 
-static void pop3d_accept(struct pop3d_listener *listener)
+/* An idle login process, started if needed. */
+static struct pop3d_child *pop3d_idle_login(void)
 {
+	struct pop3d_child *c;
+
+	if (login_idle > 0) {
+		for (c = children; c != NULL; c = c->next) {
+			if (c->kind == POP3D_CHILD_LOGIN && !c->busy)
+				return c;
+		}
+	}
+	if (login_total >= (size_t)pop3d.conf.pop3_max_connections)
+		return NULL;
+	return pop3d_spawn(POP3D_CHILD_LOGIN, 0, 0);
+}
+
+/* The mail process for UID/GID with the fewest sessions, started if none
+ * or all are busy and there may be more. */
+static struct pop3d_child *pop3d_mail_for(uid_t uid, gid_t gid)
+{
+	struct pop3d_child *c, *best = NULL;
+	size_t count = 0;
+
+	for (c = children; c != NULL; c = c->next) {
+		if (c->kind != POP3D_CHILD_MAIL || c->uid != uid || c->gid != gid)
+			continue;
+		count++;
+		if (best == NULL || c->sessions < best->sessions)
+			best = c;
+	}
+	if ((best == NULL || best->sessions > 0) && count < mail_per_uid_max) {
+		c = pop3d_spawn(POP3D_CHILD_MAIL, uid, gid);
+		if (c != NULL)
+			return c;
+	}
+	return best;
+}
+
+/* Send a failed-login reply to the login process of CONN. */
+static void pop3d_auth_failed(struct pop3d_conn *conn, const char *reply)
+{
+	conn->state = POP3D_CONN_LOGIN;
+	if (conn->login != NULL)
+		(void)pop3_ipc_send(conn->login->watch.fd, POP3_IPC_AUTH_FAILED,
+				    conn->id, reply, strlen(reply), -1);
+}
+
+/* Give queued work to idle auth processes. */
+static void pop3d_dispatch_auth(void)
+{
+	struct pop3d_child *c;
+
+	for (c = children; c != NULL && auth_queue_head != NULL; c = c->next) {
+		struct pop3d_conn *conn;
+		int ret;
+
+		if (c->kind != POP3D_CHILD_AUTH || c->busy)
+			continue;
+		conn = auth_queue_head;
+		auth_queue_head = conn->queue_next;
+		if (auth_queue_head == NULL)
+			auth_queue_tail = NULL;
+		conn->queue_next = NULL;
+		if (conn->state == POP3D_CONN_AUTH_QUEUED) {
+			struct {
+				struct address address;
+				struct pop3_ipc_verify head;
+			} head;
+
+			memset(&head, 0, sizeof(head));
+			head.address = conn->client.address;
+			memcpy(head.head.apop_timestamp,
+			       conn->client.apop_timestamp,
+			       sizeof(head.head.apop_timestamp));
+			ret = pop3_ipc_send2(c->watch.fd, POP3_IPC_VERIFY, conn->id,
+					     &head, sizeof(head), conn->request,
+					     conn->request_len, -1);
+			OPENSSL_cleanse(conn->request, conn->request_len);
+			free(conn->request);
+			conn->request = NULL;
+			conn->state = POP3D_CONN_VERIFYING;
+		} else {
+			struct pop3_ipc_grant grant;
+
+			memset(&grant, 0, sizeof(grant));
+			grant.address = conn->client.address;
+			snprintf(grant.user, sizeof(grant.user), "%s",
+				 conn->verified->user);
+			ret = pop3_ipc_send(c->watch.fd, POP3_IPC_GRANT, conn->id,
+					    &grant, sizeof(grant), -1);
+			conn->state = POP3D_CONN_GRANTING;
+		}
+		if (ret < 0) {
+			log_error("pop3: auth process %ld: %s", (long)c->pid,
+				  strerror(errno));
+			continue;
+		}
+		c->busy = true;
+		c->conn_id = conn->id;
+		conn->auth = c;
+	}
+}
+
+static void pop3d_queue_auth(struct pop3d_conn *conn, enum pop3d_conn_state state)
+{
+	conn->state = state;
+	conn->queue_next = NULL;
+	if (auth_queue_tail != NULL)
+		auth_queue_tail->queue_next = conn;
+	else
+		auth_queue_head = conn;
+	auth_queue_tail = conn;
+	pop3d_dispatch_auth();
+}
+
+/* A failed login: answer after the throttle's delay. */
+static void pop3d_delay_failure(struct pop3d_conn *conn)
+{
+	unsigned delay = login_throttle_failure(throttle, &conn->client.address);
+
+	conn->state = POP3D_CONN_DELAYING;
+	conn->due_ms = pop3d_now_ms() + delay;
+	conn->queue_next = delay_list;
+	delay_list = conn;
+}
+
+static void pop3d_send_delayed(void)
+{
+	struct pop3d_conn **p = &delay_list;
+	uint64_t now = pop3d_now_ms();
+
+	while (*p != NULL) {
+		struct pop3d_conn *conn = *p;
+
+		if (conn->due_ms > now) {
+			p = &conn->queue_next;
+			continue;
+		}
+		*p = conn->queue_next;
+		conn->queue_next = NULL;
+		pop3d_auth_failed(conn, "-ERR [AUTH] Authentication failed.");
+	}
+}
+
+/* Milliseconds until the next held-back answer (-1: none). */
+static int pop3d_next_timeout(void)
+{
+	const struct pop3d_conn *conn;
+	uint64_t now = pop3d_now_ms(), next = UINT64_MAX;
+
+	for (conn = delay_list; conn != NULL; conn = conn->queue_next) {
+		if (conn->due_ms < next)
+			next = conn->due_ms;
+	}
+	if (next == UINT64_MAX)
+		return -1;
+	return next <= now ? 0 : (int)(next - now);
+}
+
+static void pop3d_on_login_message(struct pop3d_child *child,
+				   struct pop3_ipc_message *msg)
+{
+	struct pop3d_conn *conn = pop3d_conn_find(msg->header.conn_id);
+
+	if (conn != NULL && conn->login != child)
+		conn = NULL;	/* not this process's connection */
+	switch (msg->header.type) {
+	case POP3_IPC_AUTH_REQUEST:
+		if (conn == NULL || conn->state != POP3D_CONN_LOGIN
+		    || msg->payload_len == 0)
+			break;
+		if (login_throttle_refused(throttle, &conn->client.address)) {
+			log_info("pop3: event=login-failed address=%s "
+				 "reason=throttled", conn->client.address_text);
+			pop3d_delay_failure(conn);
+			break;
+		}
+		conn->request = malloc(msg->payload_len);
+		if (conn->request == NULL) {
+			pop3d_auth_failed(conn, "-ERR [SYS/TEMP] Out of memory.");
+			break;
+		}
+		memcpy(conn->request, msg->payload, msg->payload_len);
+		conn->request_len = msg->payload_len;
+		pop3d_queue_auth(conn, POP3D_CONN_AUTH_QUEUED);
+		break;
+	case POP3_IPC_HANDED_OVER: {
+		struct pop3_ipc_session head;
+		struct pop3d_child *mail_child;
+
+		if (conn == NULL || conn->state != POP3D_CONN_HANDING_OVER
+		    || msg->fd < 0 || msg->payload_len < 1)
+			break;
+		mail_child = pop3d_mail_for(conn->verified->uid,
+					    conn->verified->gid);
+		memset(&head, 0, sizeof(head));
+		memcpy(head.user, conn->verified->user, sizeof(head.user));
+		memcpy(head.method, conn->verified->method, sizeof(head.method));
+		memcpy(head.address_text, conn->client.address_text,
+		       sizeof(head.address_text));
+		head.tls = msg->payload[0] != 0;
+		memcpy(head.maildir, conn->verified->maildir, sizeof(head.maildir));
+		if (mail_child == NULL
+		    || pop3_ipc_send2(mail_child->watch.fd, POP3_IPC_SESSION,
+				      conn->id, &head, sizeof(head),
+				      msg->payload + 1, msg->payload_len - 1,
+				      msg->fd) < 0) {
+			log_error("pop3: address=%s user=%s: no mail process",
+				  conn->client.address_text, conn->verified->user);
+			(void)send(msg->fd, "-ERR [SYS/TEMP] Server busy.\r\n", 30,
+				   MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (msg->payload[0] == 0)
+				pop3d_conn_free(conn);
+			else
+				conn->login = child; /* the relay ends it */
+			break;
+		}
+		mail_child->sessions++;
+		conn->mail = mail_child;
+		conn->state = POP3D_CONN_LOCKING;
+		if (msg->payload[0] == 0)
+			conn->login = NULL;	/* the login process is free */
+		break;
+	}
+	case POP3_IPC_LOGIN_DONE:
+		if (child->busy) {
+			child->busy = false;
+			login_idle++;
+		}
+		if (conn != NULL) {
+			conn->login = NULL;
+			if (conn->state < POP3D_CONN_LOCKING || conn->mail == NULL)
+				pop3d_conn_free(conn);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void pop3d_on_auth_message(struct pop3d_child *child,
+				  struct pop3_ipc_message *msg)
+{
+	struct pop3d_conn *conn = pop3d_conn_find(msg->header.conn_id);
+
+	if (child->busy && child->conn_id == msg->header.conn_id)
+		child->busy = false;
+	if (conn != NULL && conn->auth != child)
+		conn = NULL;
+	if (conn != NULL)
+		conn->auth = NULL;
+	if (msg->header.type == POP3_IPC_VERIFIED && conn != NULL
+	    && conn->state == POP3D_CONN_VERIFYING
+	    && msg->payload_len == sizeof(struct pop3_ipc_verified)) {
+		struct pop3_ipc_verified *v = malloc(sizeof(*v));
+
+		if (v == NULL) {
+			pop3d_auth_failed(conn, "-ERR [SYS/TEMP] Out of memory.");
+			goto next;
+		}
+		memcpy(v, msg->payload, sizeof(*v));
+		v->user[sizeof(v->user) - 1] = '\0';
+		v->method[sizeof(v->method) - 1] = '\0';
+		v->maildir[sizeof(v->maildir) - 1] = '\0';
+		free(conn->verified);
+		conn->verified = v;
+		switch (v->result) {
+		case POP3_VERIFY_MATCH:
+			conn->state = POP3D_CONN_HANDING_OVER;
+			(void)pop3_ipc_send(conn->login->watch.fd,
+					    POP3_IPC_HAND_OVER, conn->id, NULL, 0,
+					    -1);
+			break;
+		case POP3_VERIFY_MISMATCH:
+			log_info("pop3: event=login-failed address=%s user=%s "
+				 "method=%s reason=password",
+				 conn->client.address_text, v->user, v->method);
+			pop3d_delay_failure(conn);
+			break;
+		case POP3_VERIFY_REFUSED:
+			pop3d_auth_failed(conn, "-ERR [SYS/PERM] Mailbox unavailable.");
+			break;
+		default:
+			pop3d_auth_failed(conn, "-ERR [SYS/TEMP] Authentication is "
+					  "temporarily unavailable.");
+			break;
+		}
+	} else if (msg->header.type == POP3_IPC_GRANTED && conn != NULL
+		   && conn->state == POP3D_CONN_GRANTING && conn->mail != NULL) {
+		conn->state = POP3D_CONN_MAIL;
+		(void)pop3_ipc_send(conn->mail->watch.fd, POP3_IPC_GO, conn->id,
+				    msg->payload, msg->payload_len < 16 ?
+				    msg->payload_len : 16, -1);
+	}
+next:
+	pop3d_dispatch_auth();
+}
+
+static void pop3d_on_mail_message(struct pop3d_child *child,
+				  struct pop3_ipc_message *msg)
+{
+	struct pop3d_conn *conn = pop3d_conn_find(msg->header.conn_id);
+
+	if (conn == NULL || conn->mail != child)
+		return;
+	if (msg->header.type == POP3_IPC_LOCKED && conn->state == POP3D_CONN_LOCKING
+	    && msg->payload_len == sizeof(struct pop3_ipc_locked)) {
+		struct pop3_ipc_locked locked;
+
+		memcpy(&locked, msg->payload, sizeof(locked));
+		if (locked.result == POP3_LOCK_OK)
+			pop3d_queue_auth(conn, POP3D_CONN_GRANT_QUEUED);
+		else {
+			conn->state = POP3D_CONN_CLOSING;
+			(void)pop3_ipc_send(child->watch.fd, POP3_IPC_CANCEL,
+					    conn->id, NULL, 0, -1);
+		}
+	} else if (msg->header.type == POP3_IPC_CLOSED) {
+		if (child->sessions > 0)
+			child->sessions--;
+		conn->mail = NULL;
+		if (conn->login == NULL)
+			pop3d_conn_free(conn);
+		else
+			conn->state = POP3D_CONN_CLOSING; /* the relay ends */
+	}
+}
+
+/* A child is gone: clean up what it held. */
+static void pop3d_child_gone(struct pop3d_child *child)
+{
+	struct pop3d_child **p;
+	size_t i;
+
+	event_loop_remove(loop, &child->watch);
+	close(child->watch.fd);
+	for (p = &children; *p != NULL; p = &(*p)->next) {
+		if (*p == child) {
+			*p = child->next;
+			break;
+		}
+	}
+	if (child->kind == POP3D_CHILD_LOGIN) {
+		login_total--;
+		if (!child->busy)
+			login_idle--;
+	}
+	for (i = 0; i < conn_slots; i++) {
+		struct pop3d_conn *conn = conns[i];
+
+		if (conn == NULL)
+			continue;
+		if (conn->login == child) {
+			conn->login = NULL;
+			if (conn->state < POP3D_CONN_LOCKING) {
+				pop3d_conn_free(conn);
+				continue;
+			}
+		}
+		if (conn->mail == child) {
+			conn->mail = NULL;
+			if (conn->login == NULL)
+				pop3d_conn_free(conn);
+			continue;
+		}
+		if (conn->auth == child) {
+			conn->auth = NULL;
+			if (conn->state == POP3D_CONN_VERIFYING)
+				pop3d_auth_failed(conn, "-ERR [SYS/TEMP] "
+						  "Authentication is temporarily "
+						  "unavailable.");
+			else if (conn->state == POP3D_CONN_GRANTING
+				 && conn->mail != NULL) {
+				conn->state = POP3D_CONN_MAIL;
+				(void)pop3_ipc_send(conn->mail->watch.fd,
+						    POP3_IPC_GO, conn->id,
+						    "failed", 6, -1);
+			}
+		}
+	}
+	if (child->kind == POP3D_CHILD_AUTH && !stopping) {
+		log_error("pop3: auth process %ld ended; starting another",
+			  (long)child->pid);
+		(void)pop3d_spawn(POP3D_CHILD_AUTH, 0, 0);
+		pop3d_dispatch_auth();
+	}
+	free(child);
+}
+
+static void pop3d_on_child(struct event_watch *watch, unsigned events)
+{
+	struct pop3d_child *child = watch->context;
+
+	for (;;) {
+		int ret = pop3_ipc_recv(watch->fd, &master_message);
+
+		if (ret < 0 && errno == EAGAIN)
+			return;
+		if (ret < 0 && errno == EBADMSG) {
+			log_error("pop3: malformed message from process %ld",
+				  (long)child->pid);
+			continue;
+		}
+		if (ret <= 0) {
+			pop3d_child_gone(child);
+			return;
+		}
+		switch (child->kind) {
+		case POP3D_CHILD_LOGIN:
+			pop3d_on_login_message(child, &master_message);
+			break;
+		case POP3D_CHILD_AUTH:
+			pop3d_on_auth_message(child, &master_message);
+			break;
+		case POP3D_CHILD_MAIL:
+			pop3d_on_mail_message(child, &master_message);
+			break;
+		}
+		if (master_message.fd >= 0)
+			close(master_message.fd);
+	}
+}
+
+/* Give one accepted connection to a login process. */
+static void pop3d_start_connection(int fd, const struct sockaddr_storage *ss,
+				   bool implicit_tls)
+{
+	static unsigned long long counter;
+	struct pop3d_child *login;
+	struct pop3d_conn *conn;
+	uint64_t nonce = 0;
+	size_t slot;
+
+	conn = calloc(1, sizeof(*conn));
+	if (conn == NULL) {
+		pop3d_refuse(fd, implicit_tls, "-ERR [SYS/TEMP] Out of memory.\r\n");
+		return;
+	}
+	conn->client.implicit_tls = implicit_tls;
+	pop3d_client_address(ss, &conn->client);
+	if (conn_count >= (size_t)pop3d.conf.pop3_max_connections) {
+		log_warn("pop3: event=refused address=%s reason=max-connections "
+			 "limit=%lld", conn->client.address_text,
+			 (long long)pop3d.conf.pop3_max_connections);
+		pop3d_refuse(fd, implicit_tls,
+			     "-ERR [SYS/TEMP] Too many connections, try later.\r\n");
+		free(conn);
+		return;
+	}
+	if (pop3d_connections_from(&conn->client.address)
+	    >= (size_t)pop3d.conf.pop3_max_connections_per_ip) {
+		log_warn("pop3: event=refused address=%s "
+			 "reason=max-connections-per-ip limit=%lld",
+			 conn->client.address_text,
+			 (long long)pop3d.conf.pop3_max_connections_per_ip);
+		pop3d_refuse(fd, implicit_tls, "-ERR [SYS/TEMP] Too many "
+			     "connections from your address, try later.\r\n");
+		free(conn);
+		return;
+	}
+	login = pop3d_idle_login();
+	if (login == NULL) {
+		pop3d_refuse(fd, implicit_tls,
+			     "-ERR [SYS/TEMP] Server busy, try later.\r\n");
+		free(conn);
+		return;
+	}
+	for (slot = conn_next_slot; conns[slot] != NULL;
+	     slot = (slot + 1) % conn_slots)
+		;
+	conn_next_slot = (slot + 1) % conn_slots;
+	conn_generation = (conn_generation + 1) & 0xfffu;
+	conn->id = (conn_generation << POP3D_CONN_SLOT_BITS) | (uint32_t)slot;
+	if (getrandom(&nonce, sizeof(nonce), GRND_NONBLOCK) != sizeof(nonce))
+		nonce ^= (uint64_t)time(NULL) * 2654435761u;
+	snprintf(conn->client.apop_timestamp, sizeof(conn->client.apop_timestamp),
+		 "<%llu.%llu.%016llx@%.64s>", (unsigned long long)getpid(),
+		 ++counter, (unsigned long long)nonce, pop3d.hostname);
+	if (pop3_ipc_send(login->watch.fd, POP3_IPC_CONNECTION, conn->id,
+			  &conn->client, sizeof(conn->client), fd) < 0) {
+		log_error("pop3: login process %ld: %s", (long)login->pid,
+			  strerror(errno));
+		pop3d_refuse(fd, implicit_tls,
+			     "-ERR [SYS/TEMP] Server busy, try later.\r\n");
+		free(conn);
+		return;
+	}
+	close(fd);
+	conns[slot] = conn;
+	conn_count++;
+	conn->state = POP3D_CONN_LOGIN;
+	conn->login = login;
+	login->busy = true;
+	login->conn_id = conn->id;
+	login_idle--;
+}
+
+static void pop3d_on_listener(struct event_watch *watch, unsigned events)
+{
+	struct pop3d_listener *listener = watch->context;
+
 	for (;;) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
@@ -321,41 +943,46 @@ static void pop3d_accept(struct pop3d_listener *listener)
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				log_warn("pop3: accept on %s: %s",
 					 listener->endpoint.text, strerror(errno));
-			return;
+			break;
 		}
 		if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) {
 			close(fd);
 			continue;
 		}
-		pop3d_start_session(fd, &ss, listener->implicit_tls);
-	}
-}
+		{
+			/* replies are whole lines: no Nagle delay on them, nor
+			 * on TLS records relayed in pieces */
+			int on = 1;
 
-static void pop3d_reap(void)
-{
-	pid_t pid;
-	size_t i;
-
-	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
-		for (i = 0; i < child_count; i++) {
-			if (children[i].pid == pid) {
-				children[i] = children[--child_count];
-				break;
-			}
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
+					 sizeof(on));
 		}
+		pop3d_start_connection(fd, &ss, listener->implicit_tls);
 	}
+	/* a spare login process for the next connection */
+	if (login_idle == 0 && login_total < (size_t)pop3d.conf.pop3_max_connections)
+		(void)pop3d_spawn(POP3D_CHILD_LOGIN, 0, 0);
 }
 
-static void pop3d_read_status(void)
+static void pop3d_on_signal(struct event_watch *watch, unsigned events)
 {
-	struct pop3d_status status[64];
-	ssize_t got;
-	size_t i;
+	struct signalfd_siginfo info;
+	struct pop3d_child *c;
 
-	while ((got = read(status_read_fd, status, sizeof(status))) > 0) {
-		for (i = 0; i < (size_t)got / sizeof(*status); i++)
-			(void)login_throttle_failure(pop3d.throttle,
-						     &status[i].address);
+	while (read(watch->fd, &info, sizeof(info)) == sizeof(info)) {
+		if (info.ssi_signo == SIGCHLD) {
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+		} else if (info.ssi_signo == SIGHUP)
+			log_info("pop3: event=reload (the password file is "
+				 "re-read whenever it changes)");
+		else {
+			log_info("pop3: event=stop signal=%u connections=%zu",
+				 info.ssi_signo, conn_count);
+			stopping = true;
+			for (c = children; c != NULL; c = c->next)
+				kill(c->pid, SIGTERM);
+		}
 	}
 }
 
@@ -381,12 +1008,10 @@ int main(int argc, char **argv)
 	const char *conf_path = RELAYGATE_CONF_DEFAULT_PATH, *error;
 	bool conf_given = false, foreground = false, check_only = false;
 	struct login_throttle_settings throttle_settings;
-	struct pollfd pfd[POP3D_LISTENERS_MAX + 2];
 	char message[1024];
 	struct sigaction sa;
 	struct rlimit rl;
 	sigset_t mask;
-	int status_pipe[2];
 	size_t i;
 	int opt;
 
@@ -435,6 +1060,16 @@ int main(int argc, char **argv)
 	}
 	log_open(POP3D_NAME, foreground);
 	pop3d.privileged = geteuid() == 0;
+	if (pop3d.privileged) {
+		/* looked up once: a child must not load name services */
+		struct passwd *pw = getpwnam(pop3d.conf.login_user);
+
+		if (pw == NULL || pw->pw_uid == 0 || pw->pw_gid == 0)
+			log_fatal(EX_CONFIG, "login_user %s: no such user, or "
+				  "uid or gid 0", pop3d.conf.login_user);
+		pop3d.login_uid = pw->pw_uid;
+		pop3d.login_gid = pw->pw_gid;
+	}
 	if (gethostname(pop3d.hostname, sizeof(pop3d.hostname) - 1) < 0
 	    || pop3d.hostname[0] == '\0')
 		strcpy(pop3d.hostname, "localhost");
@@ -456,17 +1091,17 @@ int main(int argc, char **argv)
 		if (listeners[i].fd < 0)
 			log_fatal(EX_UNAVAILABLE, "cannot listen: %s", message);
 	}
-	children = calloc((size_t)pop3d.conf.pop3_max_connections,
-			  sizeof(*children));
+	conn_slots = (size_t)pop3d.conf.pop3_max_connections;
+	conns = calloc(conn_slots, sizeof(*conns));
 	login_throttle_defaults(&throttle_settings);
-	pop3d.throttle = login_throttle_new(&throttle_settings, NULL, NULL);
-	if (children == NULL || pop3d.throttle == NULL)
+	throttle = login_throttle_new(&throttle_settings, NULL, NULL);
+	if (conns == NULL || throttle == NULL)
 		log_fatal(EX_OSERR, "out of memory");
-	if (pipe2(status_pipe, O_CLOEXEC) < 0
-	    || fcntl(status_pipe[0], F_SETFL, O_NONBLOCK) < 0)
-		log_fatal(EX_OSERR, "pipe: %s", strerror(errno));
-	status_read_fd = status_pipe[0];
-	pop3d.status_fd = status_pipe[1];
+	{
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		mail_per_uid_max = cpus > 0 ? (size_t)cpus : 1;
+	}
 
 	if (!foreground)
 		daemon_detach();
@@ -481,9 +1116,27 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, &original_mask);
-	signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (signal_fd < 0)
-		log_fatal(EX_OSERR, "signalfd: %s", strerror(errno));
+	signal_watch.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	loop = event_loop_create();
+	if (signal_watch.fd < 0 || loop == NULL)
+		log_fatal(EX_OSERR, "signalfd/epoll: %s", strerror(errno));
+	signal_watch.handler = pop3d_on_signal;
+	if (event_loop_add(loop, &signal_watch, EVENT_READ) < 0)
+		log_fatal(EX_OSERR, "epoll: %s", strerror(errno));
+	for (i = 0; i < listener_count; i++) {
+		listener_watches[i].fd = listeners[i].fd;
+		listener_watches[i].handler = pop3d_on_listener;
+		listener_watches[i].context = &listeners[i];
+		if (event_loop_add(loop, &listener_watches[i], EVENT_READ) < 0)
+			log_fatal(EX_OSERR, "epoll: %s", strerror(errno));
+	}
+	/* the pools: auth processes, and spare login processes */
+	for (i = 0; i < mail_per_uid_max; i++) {
+		if (pop3d_spawn(POP3D_CHILD_AUTH, 0, 0) == NULL)
+			log_fatal(EX_OSERR, "cannot start an auth process");
+	}
+	for (i = 0; i < POP3D_LOGIN_SPARE; i++)
+		(void)pop3d_spawn(POP3D_CHILD_LOGIN, 0, 0);
 
 	{
 		char list[512];
@@ -500,46 +1153,11 @@ int main(int argc, char **argv)
 			 list, pop3d.tls != NULL ? "yes" : "no",
 			 pop3d.users->count);
 	}
-	for (;;) {
-		size_t n = 0;
+	while (!stopping) {
+		int timeout = pop3d_next_timeout();
 
-		for (i = 0; i < listener_count; i++) {
-			pfd[n].fd = listeners[i].fd;
-			pfd[n++].events = POLLIN;
-		}
-		pfd[n].fd = signal_fd;
-		pfd[n++].events = POLLIN;
-		pfd[n].fd = status_read_fd;
-		pfd[n++].events = POLLIN;
-		if (poll(pfd, n, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_fatal(EX_OSERR, "poll: %s", strerror(errno));
-		}
-		if (pfd[listener_count].revents & POLLIN) {
-			struct signalfd_siginfo info;
-
-			while (read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
-				if (info.ssi_signo == SIGCHLD)
-					pop3d_reap();
-				else if (info.ssi_signo == SIGHUP)
-					log_info("pop3: event=reload (the password "
-						 "file is re-read when it changes)");
-				else {
-					log_info("pop3: event=stop signal=%u "
-						 "sessions=%zu", info.ssi_signo,
-						 child_count);
-					for (i = 0; i < child_count; i++)
-						kill(children[i].pid, SIGTERM);
-					return 0;
-				}
-			}
-		}
-		if (pfd[listener_count + 1].revents & POLLIN)
-			pop3d_read_status();
-		for (i = 0; i < listener_count; i++) {
-			if (pfd[i].revents & POLLIN)
-				pop3d_accept(&listeners[i]);
-		}
+		(void)event_loop_run_once(loop, timeout);
+		pop3d_send_delayed();
 	}
+	return 0;
 }
