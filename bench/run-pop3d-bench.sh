@@ -18,8 +18,9 @@
 # "1 4 16", pop3-login), TLS_CONC (default 4, pop3s logins), RETR_CONC
 # (default 4), IDLE_CONNS (default 50), HOLD (seconds the idle connections
 # are held, default 8), SERVERS (default "dovecot-default dovecot-perf
-# relaygate"), OUT (a directory to keep raw.txt and table.txt in), KEEP=1
-# (keep the work directory).
+# relaygate"), WARMUP=0 (measure cold: no untimed RETR pass over every
+# mailbox before a server's runs), OUT (a directory to keep raw.txt and
+# table.txt in), KEEP=1 (keep the work directory).
 #
 # Scenarios, as in ../shared/bench/run-bench.sh, one mailbench process each:
 #   pop3-login   connect, USER, PASS, STAT, QUIT; sessions/s at each CONC
@@ -230,8 +231,22 @@ idle_mem() {
 	done
 }
 
+# warm_up POP3_PORT: one untimed RETR pass over every mailbox, so that each
+# server is measured with its caches and indexes built (Dovecot writes
+# dovecot.index* into the Maildirs on first access) and the files in the
+# page cache, whichever server ran before it.
+warm_up() {
+	[ "${WARMUP:-1}" = 1 ] || return 0
+	show "$mb" -h 127.0.0.1 -m pop3-retr -p "$1" -L "$work/small-users.txt" -c 4 -n 100 "(warm-up)"
+	timeout 600 "$mb" -h 127.0.0.1 -m pop3-retr -p "$1" -L "$work/small-users.txt" -c 4 -n 100 >&2 || true
+	show "$mb" -h 127.0.0.1 -m pop3-retr -p "$1" -L "$work/big-user.txt" -c 1 -n 1 "(warm-up)"
+	timeout 600 "$mb" -h 127.0.0.1 -m pop3-retr -p "$1" -L "$work/big-user.txt" -c 1 -n 1 >&2 || true
+	sleep 1
+}
+
 # scenarios SERVER POP3_PORT POP3S_PORT
 scenarios() {
+	warm_up "$2"
 	for c in $conc_list; do
 		measure "$1" "pop3-login c=$c" -m pop3-login -p "$2" -L "$work/small-users.txt" -c "$c" -d "$dur"
 	done
