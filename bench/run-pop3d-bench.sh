@@ -303,8 +303,10 @@ if [ -f "$work/relaygate-pop3d.log" ]; then
 	echo "relaygate-pop3d: $logins logins logged, $granted with grant=recorded;" \
 		"grant-failed: $(grep -c 'event=grant-failed' "$work/relaygate-pop3d.log" || true);" \
 		"store: $("$build/vsmtprelay" -f "$work/relayers.db" dump 2>/dev/null | grep -c '^127\.0\.0\.1[[:space:]]' || true) entry for 127.0.0.1"
+	echo "relaygate-pop3d: other log lines, by event and reason:"
 	grep -v 'event=login \|event=logout \|event=start\|event=stop' "$work/relaygate-pop3d.log" \
-		| sort | uniq -c | sort -rn | head -5 >&2 || true
+		| sed -n 's/.*\(event=[^ ]*\).*\( reason=[^ ]*\).*/\1\2/p; t; s/.*\(event=[^ ]*\).*/\1/p' \
+		| sort | uniq -c | sort -rn | head -10 || true
 fi
 
 echo
@@ -400,6 +402,7 @@ cat "$work/end.txt"
 if [ -n "${OUT:-}" ]; then
 	mkdir -p "$OUT"
 	cp "$work/raw.txt" "$work/table.txt" "$work/start.txt" "$work/end.txt" "$OUT/"
-	[ -f "$work/relaygate-pop3d.log" ] && tail -n 1000 "$work/relaygate-pop3d.log" > "$OUT/relaygate-pop3d.log.tail"
+	[ -f "$work/relaygate-pop3d.log" ] && grep -v 'event=login \|event=logout ' \
+		"$work/relaygate-pop3d.log" > "$OUT/relaygate-pop3d.events" || true
 	echo "raw results: $OUT/raw.txt"
 fi
