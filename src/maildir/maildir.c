@@ -41,6 +41,8 @@ struct maildir {
 struct maildir_reader {
 	int fd;
 	bool eof;
+	uint64_t unread;	/* bytes left by the size at open: no read()
+				 * just to see the end of a file */
 	struct message_crlf conv;
 	size_t in_pos, in_len;
 	unsigned char in[8192];
@@ -700,15 +702,27 @@ static int maildir_measure(struct maildir *md,
 				free(msg->name);
 				continue;
 			case MAILDIR_READ_ERROR:
-				goto fail;
+				/* one unreadable file (an MDA's, mode 0600 for
+				 * root) must not lock the owner out of the
+				 * rest: it is left out of this snapshot */
+				log_warn("maildir: message left out maildir=%s "
+					 "file=\"%s\": %s", md->path,
+					 log_sanitize(msg->name, safe, sizeof(safe)),
+					 md->error);
+				stats->skipped++;
+				free(msg->name);
+				continue;
 			}
 			if (maildir_file_measure(fd, &msg->size, &disk_size,
 						 &error) < 0) {
-				maildir_set_error(md, "cannot read message %s "
-						  "in %s: %s", msg->uidl,
-						  md->path, error);
+				log_warn("maildir: message left out maildir=%s "
+					 "file=\"%s\": cannot read it: %s",
+					 md->path, log_sanitize(msg->name, safe,
+								sizeof(safe)), error);
 				close(fd);
-				goto fail;
+				stats->skipped++;
+				free(msg->name);
+				continue;
 			}
 			close(fd);
 			stats->measured++;
@@ -723,13 +737,6 @@ static int maildir_measure(struct maildir *md,
 	md->count = kept;
 	maildir_scan_cache_finish(md, &cache, stats, true);
 	return 0;
-fail:
-	/* names before I were moved or freed; free the rest */
-	for (; i < md->count; i++)
-		free(md->messages[i].name);
-	md->count = kept;
-	maildir_scan_cache_finish(md, &cache, stats, false);
-	return -1;
 }
 
 int maildir_scan(struct maildir *md, struct maildir_snapshot_stats *stats_r,
@@ -870,6 +877,7 @@ enum maildir_read_result maildir_reader_open(struct maildir *md, size_t index,
 		return MAILDIR_READ_ERROR;
 	}
 	reader->fd = fd;
+	reader->unread = (uint64_t)st.st_size;
 	if (top_lines < 0)
 		message_crlf_init(&reader->conv);
 	else
@@ -893,7 +901,7 @@ ssize_t maildir_reader_read(struct maildir_reader *reader, unsigned char *buf,
 			return 0;
 		if (reader->in_pos < reader->in_len)
 			break;
-		if (reader->eof)
+		if (reader->eof || reader->unread == 0)
 			return 0;
 		got = read(reader->fd, reader->in, sizeof(reader->in));
 		if (got < 0 && errno == EINTR)
@@ -905,6 +913,8 @@ ssize_t maildir_reader_read(struct maildir_reader *reader, unsigned char *buf,
 		reader->in_pos = 0;
 		reader->in_len = (size_t)got;
 		reader->eof = got == 0;
+		reader->unread = (uint64_t)got < reader->unread ?
+		    reader->unread - (uint64_t)got : 0;
 	}
 	avail = reader->in_len - reader->in_pos;
 	if (avail > size / 2)
