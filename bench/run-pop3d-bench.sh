@@ -27,6 +27,9 @@
 #   pop3s-login  the same over implicit TLS (pop3s), TLS_CONC clients
 #   pop3-retr    login, RETR every message of a 100-message box, QUIT
 #   retr-big     one session, RETR 1..10000 of biguser's box
+#   retr-big-pipelined  the same with the RETR commands pipelined
+#                (bench/pop3-pipelined-retr.py): what the server can send
+#                rather than loopback round trips
 #   idle-mem     IDLE_CONNS POP3 connections logged in and held: summed PSS
 #                of the server's process tree (/proc/PID/smaps_rollup)
 #                before and during, per connection
@@ -210,6 +213,20 @@ measure() {
 	done
 }
 
+# measure_pipelined SERVER PORT: retr-big with the RETR commands pipelined
+# (bench/pop3-pipelined-retr.py), RUNS times
+measure_pipelined() {
+	for r in $(seq "$runs"); do
+		t0=$(field "$(tree "$server_pid")" cpu_ticks)
+		show python3 "$src/bench/pop3-pipelined-retr.py" 127.0.0.1 "$2" biguser pass
+		line=$(timeout 300 python3 "$src/bench/pop3-pipelined-retr.py" 127.0.0.1 "$2" biguser pass) || true
+		t1=$(field "$(tree "$server_pid")" cpu_ticks)
+		echo "server=$1 label=retr-big-pipelined run=$r cpu_s=$(awk -v t=$((t1 - t0)) -v hz="$hz" \
+			'BEGIN { printf "%.3f", t / hz }') $line" | tee -a "$raw"
+		sleep 1
+	done
+}
+
 # idle_mem SERVER PORT: IDLE_CONNS logged-in connections held HOLD s
 idle_mem() {
 	for r in $(seq "$runs"); do
@@ -255,6 +272,7 @@ scenarios() {
 	done
 	measure "$1" "pop3-retr c=$retr_conc" -m pop3-retr -p "$2" -L "$work/small-users.txt" -c "$retr_conc" -d "$dur"
 	measure "$1" "retr-big c=1" -m pop3-retr -p "$2" -L "$work/big-user.txt" -c 1 -n 1
+	measure_pipelined "$1" "$2"
 	idle_mem "$1" "$2"
 }
 
