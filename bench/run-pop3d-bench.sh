@@ -367,7 +367,7 @@ cpu_unit = lambda l: 'cpu ms/MB' if 'retr' in l else 'cpu ms/sess'
 def fmt(v, d=1):
     return '-' if v is None else f'{v:.{d}f}'
 
-hdr = f"{'scenario':<17} {'unit':<13}"
+hdr = f"{'scenario':<19} {'unit':<13}"
 for s in servers:
     hdr += f" {names.get(s, s):>10}"
 ratios = [(s, names.get(s, s)) for s in ('dovecot-default', 'dovecot-perf') if s in servers]
@@ -382,7 +382,7 @@ for label, per in rows.items():
     for which, u in ((0, unit(label)), (1, None if label == 'idle-mem' else cpu_unit(label))):
         if u is None:
             continue
-        line = f"{label if which == 0 else '':<17} {u:<13}"
+        line = f"{label if which == 0 else '':<19} {u:<13}"
         for s in servers:
             line += f" {fmt(vals[s][which]) if s in vals else '-':>10}"
         if 'relaygate' in vals:
