@@ -2066,6 +2066,22 @@ def case_root():
     return base
 
 
+def sanitizer_reports(env):
+    """An error text when a server log of ENV holds an ASan/UBSan/LSan
+    report or a child that died of a signal, else None."""
+    for s in env.servers:
+        log = s.log()
+        for word in ('AddressSanitizer', 'LeakSanitizer', 'runtime error:',
+                     'UndefinedBehaviorSanitizer', 'signal=SEGV',
+                     'killed by signal', 'Segmentation fault',
+                     'ended; starting another'):
+            if word in log:
+                i = log.index(word)
+                return ('server log %s reports %r:\n%s'
+                        % (s.log_path, word, log[max(0, i - 500):i + 3000]))
+    return None
+
+
 def make_cert(directory):
     """A self-signed certificate for localhost, valid two days."""
     cert = os.path.join(directory, 'cert.pem')
@@ -2134,6 +2150,8 @@ def main(cases=CASES, prefix='pop3d-'):
         finally:
             env.cleanup()
         took = time.monotonic() - started
+        if error is None:
+            error = sanitizer_reports(env)
         if error is None and OUTCOME.fixed:
             error = ('known bug no longer seen (remove it from EXPECTED_TO_FAIL): '
                      + ', '.join(OUTCOME.fixed))
