@@ -553,7 +553,7 @@ class Env:
         return path
 
     def start(self, extra=(), tls=False, pop3s=False, store=None,
-              expect_start=True, pop3=True):
+              expect_start=True, pop3=True, listen=None):
         """Start a server on free loopback ports; .address / .tls_address are
         the (host, port) of its pop3_listen / pop3s_listen endpoints."""
         for attempt in range(5):
@@ -563,7 +563,8 @@ class Env:
                      'relay_window = 30m',
                      'passwd_file = ' + self.passwd,
                      'mail_location = maildir:~/Maildir',
-                     'pop3_listen = ' + ('127.0.0.1:%d' % port if pop3 else ''),
+                     'pop3_listen = ' + (listen or ('127.0.0.1:%d' % port
+                                                    if pop3 else '')),
                      'login_user = nobody']
             if pop3s:
                 lines.append('pop3s_listen = 127.0.0.1:%d' % sport)
@@ -1938,6 +1939,34 @@ def case_names(env):
           'no variant of joe logs in: %r' % answers)
     check(answers['JOE'] == answers['nosuch'], '"JOE" answered like an '
           'unknown user: %r' % answers)
+
+
+@case('ipv6/loopback',
+      'a server listening on [::1] (and 127.0.0.1 in one pop3_listen list) '
+      'serves poplib over IPv6: login from ::1 records the grant for ::1 '
+      '(vsmtprelay check ::1), the log says address=::1, CAPA offers USER '
+      '(loopback)')
+def case_ipv6(env):
+    env.add_user('joe', 'pw')
+    env.deliver('joe', MESSAGES['plain'])
+    s6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s6.bind(('::1', 0))
+    port6 = s6.getsockname()[1]
+    s6.close()
+    s = env.start(listen='[::1]:%d, 127.0.0.1:%d' % (port6, free_port()))
+    check(not env.granted('::1'), 'no grant for ::1 before')
+    p = poplib.POP3('::1', port6, timeout=IO_TIMEOUT)
+    env.clients.append(p)
+    capa = p.capa()
+    check('USER' in capa, 'CAPA over ::1 offers USER: %r' % capa)
+    p.user('joe')
+    check(p.pass_('pw') == b'+OK Logged in.', 'login over IPv6')
+    check(env.granted('::1'), 'vsmtprelay check ::1: granted')
+    _, lines, _ = p.retr(1)
+    check(lines == poplib_lines(MESSAGES['plain']), 'RETR over IPv6')
+    p.quit()
+    check(s.wait_log(r'event=login address=::1 ') is not None,
+          'login line address=::1: %r' % s.log())
 
 
 @case('limits/per-ip',
