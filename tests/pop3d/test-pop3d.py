@@ -1969,6 +1969,53 @@ def case_ipv6(env):
           'login line address=::1: %r' % s.log())
 
 
+@case('store/recorder',
+      'with relay_db_recorder set, logins hand their grants to a running '
+      'relaygate-recorder and vsmtprelay sees them; with the recorder '
+      'stopped the server writes the store itself and no grant is lost')
+def case_recorder(env):
+    env.add_user('joe', 'pw')
+    recorder = os.path.join(os.path.dirname(env.binary), 'relaygate-recorder')
+    check(os.access(recorder, os.X_OK), 'relaygate-recorder built: %s' % recorder)
+    sock = env.path('recorder.sock')
+    conf = env.write_conf(['relay_db = ' + env.store,
+                           'relay_db_recorder = unix:' + sock,
+                           'relay_db_lock_timeout = 10s'])
+    logf = open(env.path('recorder.log'), 'ab')
+    proc = subprocess.Popen([recorder, '-F', '-c', conf], stdin=subprocess.DEVNULL,
+                            stdout=logf, stderr=logf)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        check(os.path.exists(sock), 'recorder socket %s appeared' % sock)
+        time.sleep(0.1)
+        s = env.start(extra=['relay_db_recorder = unix:' + sock,
+                             'relay_db_lock_timeout = 10s'])
+        c = env.raw(s)
+        c.login('joe', 'pw')
+        check(env.granted('127.0.0.2'), 'grant through the recorder visible '
+              'right after +OK')
+        c.cmd('QUIT')
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+        with open(env.path('recorder.log'), 'rb') as f:
+            rlog = f.read().decode(errors='replace')
+        check(re.search(r'summary .*grants=1 ', rlog) is not None,
+              'the recorder wrote the one grant (its summary says grants=1): '
+              '%r' % rlog)
+        c = env.raw(s, '127.0.0.3')
+        c.login('joe', 'pw')
+        check(env.granted('127.0.0.3'), 'recorder stopped: the grant is '
+              'written directly')
+        c.cmd('QUIT')
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+        logf.close()
+
+
 @case('limits/per-ip',
       'with pop3_max_connections_per_ip = 2 a third connection from '
       '127.0.0.2 is answered -ERR [SYS/TEMP] and closed while 127.0.0.3 '
