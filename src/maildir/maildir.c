@@ -1,7 +1,9 @@
 /* maildir: snapshot, reading and deletion for one POP3 session on a
  * Maildir that other programs use at the same time. Must never copy a
- * message, overwrite a file by renaming onto it, or delete a file that is
- * not a marked message of the snapshot. */
+ * message, overwrite a file by renaming onto it (its own size cache
+ * aside), or delete a file that is not a marked message of the snapshot;
+ * must never trust the size cache for a message it cannot tie to the
+ * cache's entry (base name, and ",S=" or the size on disk). */
 #define _GNU_SOURCE 1	/* renameat2 */
 #include "maildir.h"
 
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "maildir_size_cache.h"
 #include "message_crlf.h"
 
 #define MAILDIR_ERROR_MAX 512
@@ -61,6 +64,7 @@ void maildir_options_init(struct maildir_options *options)
 {
 	options->max_messages = MAILDIR_DEFAULT_MAX_MESSAGES;
 	options->max_name_len = MAILDIR_DEFAULT_MAX_NAME_LEN;
+	options->use_size_cache = true;
 }
 
 /* Open the subdirectory NAME of DIR_FD; -1 with a message in ERROR. */
@@ -465,10 +469,11 @@ static int maildir_resolve(struct maildir *md, struct maildir_message *msg)
 	return 0;
 }
 
-/* Open MSG for reading, finding it again if it was renamed. */
+/* Open MSG for reading, finding it again if it was renamed; its fstat in
+ * *ST_R. */
 static enum maildir_read_result maildir_open_file(struct maildir *md,
 						  struct maildir_message *msg,
-						  int *fd_r)
+						  int *fd_r, struct stat *st_r)
 {
 	struct stat st;
 	unsigned tries;
@@ -485,6 +490,7 @@ static enum maildir_read_result maildir_open_file(struct maildir *md,
 				return MAILDIR_READ_ERROR;
 			}
 			*fd_r = fd;
+			*st_r = st;
 			return MAILDIR_READ_OK;
 		}
 		if (errno != ENOENT) {
@@ -503,10 +509,13 @@ static enum maildir_read_result maildir_open_file(struct maildir *md,
 	return MAILDIR_READ_GONE;
 }
 
-int maildir_file_size(int fd, uint64_t *size_r, const char **error_r)
+/* The CRLF octets of FD read to its end in *SIZE_R, the bytes read in
+ * *DISK_SIZE_R. */
+static int maildir_file_measure(int fd, uint64_t *size_r,
+				uint64_t *disk_size_r, const char **error_r)
 {
 	unsigned char buf[MAILDIR_READ_CHUNK];
-	uint64_t size = 0;
+	uint64_t size = 0, disk_size = 0;
 	bool prev_cr = false;
 	ssize_t n;
 
@@ -520,23 +529,146 @@ int maildir_file_size(int fd, uint64_t *size_r, const char **error_r)
 		}
 		if (n == 0)
 			break;
+		disk_size += (uint64_t)n;
 		size += message_crlf_size(buf, (size_t)n, &prev_cr);
 	}
 	*size_r = size;
+	*disk_size_r = disk_size;
 	return 0;
 }
 
-/* Give every listed message its size (from ",W=" or by reading it once)
- * and UIDL; drop duplicates of a base name and files gone meanwhile. */
+int maildir_file_size(int fd, uint64_t *size_r, const char **error_r)
+{
+	uint64_t disk_size;
+
+	return maildir_file_measure(fd, size_r, &disk_size, error_r);
+}
+
+/* The size cache of one scan: the file as read, and the entries of the
+ * one to write (pointing into the names of the snapshot). */
+struct maildir_scan_cache {
+	bool enabled;
+	struct maildir_size_cache old;
+	size_t reused;		/* entries of OLD taken as they were */
+	struct maildir_size_cache_entry *entries;
+	size_t count;
+	size_t added;		/* entries measured this time */
+};
+
+/* Read the cache of MD into CACHE (an empty one if there is none or it is
+ * refused). */
+static void maildir_scan_cache_init(struct maildir *md,
+				    struct maildir_scan_cache *cache,
+				    struct maildir_snapshot_stats *stats)
+{
+	const char *error;
+
+	memset(cache, 0, sizeof(*cache));
+	if (!md->options.use_size_cache || md->count == 0)
+		return;
+	if (maildir_size_cache_read(md->dir_fd, md->options.max_messages,
+				    &cache->old, &error) < 0) {
+		log_warn("maildir: size cache refused, rebuilding it "
+			 "maildir=%s file=%s: %s", md->path,
+			 MAILDIR_SIZE_CACHE_NAME, error);
+		stats->cache_rejected = 1;
+	}
+	/* without room for the new one, do without */
+	cache->entries = calloc(md->count, sizeof(*cache->entries));
+	cache->enabled = cache->entries != NULL;
+}
+
+/* Add MSG with its sizes to the cache to write, if it can hold it
+ * (CHECKED: the parser already found the entry valid). */
+static bool maildir_scan_cache_add(struct maildir_scan_cache *cache,
+				   const struct maildir_message *msg,
+				   uint64_t disk_size, bool checked)
+{
+	struct maildir_size_cache_entry *entry;
+
+	if (!cache->enabled
+	    || (!checked
+		&& !maildir_size_cache_entry_valid(msg->name, msg->base_len,
+						   disk_size, msg->size)))
+		return false;
+	entry = &cache->entries[cache->count++];
+	entry->base = msg->name;
+	entry->base_len = msg->base_len;
+	entry->disk_size = disk_size;
+	entry->size = msg->size;
+	return true;
+}
+
+/* The size of MSG (named as in PARSED) from the cache: trusted as it is
+ * when the name has ",S=" (the parser checked it against the entry), else
+ * when the file's size on disk is the entry's. */
+static bool maildir_scan_cache_lookup(struct maildir *md,
+				      struct maildir_scan_cache *cache,
+				      struct maildir_message *msg,
+				      const struct maildir_name *parsed)
+{
+	const struct maildir_size_cache_entry *entry;
+	struct stat st;
+
+	if (!cache->enabled || cache->old.count == 0)
+		return false;
+	entry = maildir_size_cache_find(&cache->old, msg->name,
+					msg->base_len);
+	if (entry == NULL)
+		return false;
+	if (!parsed->has_disk_size
+	    && (fstatat(md->cur_fd, msg->name, &st, AT_SYMLINK_NOFOLLOW) < 0
+		|| !S_ISREG(st.st_mode)
+		|| (uint64_t)st.st_size != entry->disk_size))
+		return false;
+	msg->size = entry->size;
+	if (maildir_scan_cache_add(cache, msg, entry->disk_size, true))
+		cache->reused++;
+	return true;
+}
+
+/* Replace the cache file when it differs from the snapshot's sizes and
+ * this session holds the lock; then free CACHE. */
+static void maildir_scan_cache_finish(struct maildir *md,
+				      struct maildir_scan_cache *cache,
+				      struct maildir_snapshot_stats *stats,
+				      bool write)
+{
+	const char *error;
+
+	if (write && cache->enabled && md->lock_fd >= 0
+	    && (cache->added > 0 || cache->reused != cache->old.count
+		|| stats->cache_rejected > 0)) {
+		maildir_size_cache_sort(cache->entries, cache->count);
+		if (maildir_size_cache_write(md->dir_fd, cache->entries,
+					     cache->count, &error) < 0)
+			log_warn("maildir: size cache not saved maildir=%s: "
+				 "%s: %s", md->path, error, strerror(errno));
+		else
+			stats->cache_written = 1;
+	}
+	maildir_size_cache_free(&cache->old);
+	free(cache->entries);
+	memset(cache, 0, sizeof(*cache));
+}
+
+/* Give every listed message its size (from ",W=", the size cache or by
+ * reading it once) and UIDL; drop duplicates of a base name and files gone
+ * meanwhile. */
 static int maildir_measure(struct maildir *md,
 			   struct maildir_snapshot_stats *stats)
 {
+	struct maildir_scan_cache cache;
 	struct maildir_message *msg;
 	struct maildir_name parsed;
 	const char *error;
 	char safe[128];
 	size_t i, kept = 0;
+	uint64_t disk_size;
+	struct stat st;
 	int fd;
+
+	maildir_scan_cache_init(md, &cache, stats);
 
 	for (i = 0; i < md->count; i++) {
 		msg = &md->messages[i];
@@ -556,8 +688,11 @@ static int maildir_measure(struct maildir *md,
 		    && parsed.has_vsize) {
 			msg->size = parsed.vsize;
 			stats->sized_by_name++;
+		} else if (maildir_scan_cache_lookup(md, &cache, msg,
+						     &parsed)) {
+			stats->sized_by_cache++;
 		} else {
-			switch (maildir_open_file(md, msg, &fd)) {
+			switch (maildir_open_file(md, msg, &fd, &st)) {
 			case MAILDIR_READ_OK:
 				break;
 			case MAILDIR_READ_GONE:
@@ -567,7 +702,8 @@ static int maildir_measure(struct maildir *md,
 			case MAILDIR_READ_ERROR:
 				goto fail;
 			}
-			if (maildir_file_size(fd, &msg->size, &error) < 0) {
+			if (maildir_file_measure(fd, &msg->size, &disk_size,
+						 &error) < 0) {
 				maildir_set_error(md, "cannot read message %s "
 						  "in %s: %s", msg->uidl,
 						  md->path, error);
@@ -575,16 +711,24 @@ static int maildir_measure(struct maildir *md,
 				goto fail;
 			}
 			close(fd);
+			stats->measured++;
+			/* a file that changed while read is not cached */
+			if ((uint64_t)st.st_size == disk_size
+			    && maildir_scan_cache_add(&cache, msg, disk_size,
+						      false))
+				cache.added++;
 		}
 		md->messages[kept++] = *msg;
 	}
 	md->count = kept;
+	maildir_scan_cache_finish(md, &cache, stats, true);
 	return 0;
 fail:
 	/* names before I were moved or freed; free the rest */
 	for (; i < md->count; i++)
 		free(md->messages[i].name);
 	md->count = kept;
+	maildir_scan_cache_finish(md, &cache, stats, false);
 	return -1;
 }
 
@@ -707,6 +851,7 @@ enum maildir_read_result maildir_reader_open(struct maildir *md, size_t index,
 {
 	struct maildir_reader *reader;
 	enum maildir_read_result ret;
+	struct stat st;
 	int fd;
 
 	*reader_r = NULL;
@@ -715,7 +860,7 @@ enum maildir_read_result maildir_reader_open(struct maildir *md, size_t index,
 		maildir_set_error(md, "no message %zu", index + 1);
 		return MAILDIR_READ_ERROR;
 	}
-	ret = maildir_open_file(md, &md->messages[index], &fd);
+	ret = maildir_open_file(md, &md->messages[index], &fd, &st);
 	if (ret != MAILDIR_READ_OK)
 		return ret;
 	reader = calloc(1, sizeof(*reader));

@@ -30,6 +30,7 @@
 struct maildir_options {
 	size_t max_messages;	/* at most this many in a snapshot */
 	size_t max_name_len;	/* longer file names are skipped */
+	bool use_size_cache;	/* read and keep maildir_size_cache.h's file */
 };
 
 struct maildir_message {
@@ -50,6 +51,10 @@ struct maildir_snapshot_stats {
 	size_t vanished;	/* listed, then gone before it was measured */
 	size_t over_limit;	/* left out: more than max_messages */
 	size_t sized_by_name;	/* sizes from ",W=" */
+	size_t sized_by_cache;	/* sizes from the size cache */
+	size_t measured;	/* sizes counted by reading the file */
+	size_t cache_rejected;	/* 1: the cache file was refused (rebuilt) */
+	size_t cache_written;	/* 1: the cache file was replaced */
 };
 
 struct maildir;
@@ -85,7 +90,14 @@ enum maildir_lock_result maildir_lock(struct maildir *md,
  * when it has no info), then list cur/ in a stable order (delivery time
  * from the name, then base name; names without a time last), measure each
  * message and give it a UIDL. Replaces an earlier snapshot. STATS_R may
- * be NULL. Returns 0, or -1 with *error_r. */
+ * be NULL. Returns 0, or -1 with *error_r.
+ *
+ * Sizes come from ",W=" in the name, else from the size cache
+ * (MAILDIR_SIZE_CACHE_NAME, when use_size_cache: no system call for a
+ * name with ",S=", one fstatat to compare the size on disk otherwise),
+ * else from reading the file. Under maildir_lock() the cache is then
+ * replaced if it lacked a message or held a gone one; failing to write it
+ * is logged, not an error. */
 int maildir_scan(struct maildir *md, struct maildir_snapshot_stats *stats_r,
 		 const char **error_r);
 

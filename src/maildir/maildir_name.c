@@ -27,22 +27,45 @@ static bool maildir_name_digits(const char *text, size_t *pos, size_t end,
 	return true;
 }
 
-/* Dovecot's ",W=<digits>" in the base, ended by ',' or the end of the base;
- * the first ",W=" decides. */
-static bool maildir_name_find_vsize(const char *name, size_t base_len,
-				    uint64_t *vsize_r)
+/* The number of ",<KEY>=<digits>" at NAME[I..BASE_LEN), ended by ',' or
+ * the end of the base, into *VALUE_R. */
+static bool maildir_name_field_value(const char *name, size_t i,
+				     size_t base_len, uint64_t *value_r)
 {
-	size_t i, pos;
+	size_t pos = i + 3;
+
+	if (!maildir_name_digits(name, &pos, base_len, value_r))
+		return false;
+	return pos == base_len || name[pos] == ',';
+}
+
+/* Dovecot's ",W=<digits>" and Courier's and Dovecot's ",S=<digits>" in the
+ * base, in one pass; the first ",W=" and the first ",S=" decide. */
+static void maildir_name_find_sizes(const char *name,
+				    struct maildir_name *name_r)
+{
+	size_t i, base_len = name_r->base_len;
+	bool seen_vsize = false, seen_disk_size = false;
 
 	for (i = 0; i + 3 <= base_len; i++) {
-		if (name[i] != ',' || name[i + 1] != 'W' || name[i + 2] != '=')
+		if (name[i] != ',' || name[i + 2] != '=')
 			continue;
-		pos = i + 3;
-		if (!maildir_name_digits(name, &pos, base_len, vsize_r))
-			return false;
-		return pos == base_len || name[pos] == ',';
+		if (name[i + 1] == 'W' && !seen_vsize) {
+			seen_vsize = true;
+			name_r->has_vsize = maildir_name_field_value(
+				name, i, base_len, &name_r->vsize);
+		} else if (name[i + 1] == 'S' && !seen_disk_size) {
+			seen_disk_size = true;
+			name_r->has_disk_size = maildir_name_field_value(
+				name, i, base_len, &name_r->disk_size);
+		}
+		if (seen_vsize && seen_disk_size)
+			break;
 	}
-	return false;
+	if (!name_r->has_vsize)
+		name_r->vsize = 0;
+	if (!name_r->has_disk_size)
+		name_r->disk_size = 0;
 }
 
 int maildir_name_parse(const char *name, size_t len, size_t max_len,
@@ -79,10 +102,7 @@ int maildir_name_parse(const char *name, size_t len, size_t max_len,
 		name_r->has_info = true;
 		name_r->flags_offset = name_r->base_len + 3;
 	}
-	name_r->has_vsize = maildir_name_find_vsize(name, name_r->base_len,
-						    &name_r->vsize);
-	if (!name_r->has_vsize)
-		name_r->vsize = 0;
+	maildir_name_find_sizes(name, name_r);
 	pos = 0;
 	name_r->has_time = maildir_name_digits(name, &pos, name_r->base_len,
 					       &name_r->time)

@@ -9,7 +9,8 @@
  * Dovecot, Courier and qmail); programs that change flags rename only what
  * follows it. ",W=" in the base is Dovecot's virtual size: the size in the
  * CRLF form, which is the POP3 octet count. ",S=" (Courier and Dovecot) is
- * the size on disk, which is not, and is ignored here. */
+ * the size on disk, which is not; it only checks the size cache (see
+ * maildir_size_cache.h). */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +24,8 @@ struct maildir_name {
 	size_t flags_offset;	/* where the flags begin, when has_info */
 	bool has_vsize;		/* ",W=<digits>" in the base */
 	uint64_t vsize;
+	bool has_disk_size;	/* ",S=<digits>" in the base */
+	uint64_t disk_size;
 	bool has_time;		/* the name begins with delivery seconds */
 	uint64_t time;
 };

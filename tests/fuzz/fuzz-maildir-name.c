@@ -79,6 +79,8 @@ static void fuzz_check_parsed(const char *name, size_t len,
 	} else {
 		FUZZ_CHECK(parsed->vsize == 0);
 	}
+	if (!parsed->has_disk_size)
+		FUZZ_CHECK(parsed->disk_size == 0);
 	if (parsed->has_time)
 		FUZZ_CHECK(name[0] >= '0' && name[0] <= '9');
 	else
@@ -94,6 +96,8 @@ static void fuzz_check_parsed(const char *name, size_t len,
 	FUZZ_CHECK(renamed.has_info);
 	FUZZ_CHECK(renamed.has_vsize == parsed->has_vsize);
 	FUZZ_CHECK(renamed.vsize == parsed->vsize);
+	FUZZ_CHECK(renamed.has_disk_size == parsed->has_disk_size);
+	FUZZ_CHECK(renamed.disk_size == parsed->disk_size);
 	FUZZ_CHECK(renamed.has_time == parsed->has_time);
 	FUZZ_CHECK(renamed.time == parsed->time);
 	FUZZ_CHECK(maildir_name_has_base(other, parsed->base_len + 6, name,

@@ -92,6 +92,40 @@ static void test_maildir_name_length_cap(void)
 	test_end();
 }
 
+static void test_maildir_name_disk_size(void)
+{
+	static const struct {
+		const char *name;
+		bool has;
+		uint64_t size;
+	} cases[] = {
+		{ "1.M1P1.host,S=1024,W=1050:2,S", true, 1024 },
+		{ "1.M1P1.host,W=1050,S=0", true, 0 },
+		{ "1.M1P1.host,S=12x", false, 0 },
+		{ "1.M1P1.host,S=", false, 0 },
+		{ "1.M1P1.host:2,S=5", false, 0 },	/* in the flags */
+		{ "1.M1P1.host,S=18446744073709551616", false, 0 },
+		{ "1.M1P1.host,S=7,S=8", true, 7 },
+	};
+	struct maildir_name parsed;
+	const char *error;
+	size_t i;
+
+	test_begin("maildir_name_parse: S= (size on disk) in the base, the "
+		   "first one decides");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		test_assert_case(maildir_name_parse(cases[i].name,
+						    strlen(cases[i].name), 255,
+						    &parsed, &error) == 0,
+				 cases[i].name);
+		test_assert_case(parsed.has_disk_size == cases[i].has,
+				 cases[i].name);
+		test_assert_case(parsed.disk_size == cases[i].size,
+				 cases[i].name);
+	}
+	test_end();
+}
+
 static void test_maildir_name_has_base(void)
 {
 	test_begin("maildir_name_has_base: the base, then ':' or the end");
@@ -149,6 +183,7 @@ int main(void)
 {
 	test_maildir_name_parse();
 	test_maildir_name_length_cap();
+	test_maildir_name_disk_size();
 	test_maildir_name_has_base();
 	test_maildir_name_uidl();
 	return test_exit();

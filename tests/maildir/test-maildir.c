@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "maildir_size_cache.h"
 #include "message_crlf.h"
 #include "test-common.h"
 
@@ -633,6 +634,396 @@ static void test_maildir_odd_base_uidl(void)
 	test_end();
 }
 
+/* Open, lock and scan the test Maildir as a POP3 session does, with
+ * OPTIONS (NULL: defaults); NULL on failure. */
+static struct maildir *scan_locked(const struct maildir_options *options,
+				   struct maildir_snapshot_stats *stats)
+{
+	struct maildir *md;
+	const char *error;
+
+	if (maildir_open(test_root, options, &md, &error) < 0) {
+		printf("# maildir_open: %s\n", error);
+		return NULL;
+	}
+	if (maildir_lock(md, &error) != MAILDIR_LOCK_OK) {
+		printf("# maildir_lock: %s\n", error);
+		maildir_close(&md);
+		return NULL;
+	}
+	if (maildir_scan(md, stats, &error) < 0) {
+		printf("# maildir_scan: %s\n", error);
+		maildir_close(&md);
+	}
+	return md;
+}
+
+/* The text of the file at PATH (at most SIZE - 1 bytes), or "" if it
+ * cannot be read. */
+static const char *read_text(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd < 0 ? 0 : read(fd, buf, size - 1);
+
+	if (fd >= 0)
+		close(fd);
+	buf[n < 0 ? 0 : n] = '\0';
+	return buf;
+}
+
+/* The three messages of the size cache tests: CRLF sizes 12, 9 and 7. */
+#define CACHE_MSG1 "1700000001.M1P1.host,S=8"	/* 4 LF lines */
+#define CACHE_MSG2 "1700000002.M1P1.host"	/* no S=: fstatat */
+#define CACHE_MSG3 "1700000003.M1P1.host,S=6,W=7"	/* W=: not cached */
+#define CACHE_TEXT MAILDIR_SIZE_CACHE_HEADER \
+	CACHE_MSG1 " 8 12\n" CACHE_MSG2 " 6 9\n"
+
+static void cache_put_messages(void)
+{
+	put("new", CACHE_MSG1, "a\nb\nc\nd\n");
+	put("cur", CACHE_MSG2 ":2,S", "a\nb\nc\n");
+	put("cur", CACHE_MSG3 ":2,", "abc\nd\n");
+}
+
+/* The snapshot MD has the three messages with their right sizes. */
+static bool cache_sizes_right(const struct maildir *md)
+{
+	return maildir_count(md) == 3 && maildir_message(md, 0)->size == 12
+	       && maildir_message(md, 1)->size == 9
+	       && maildir_message(md, 2)->size == 7;
+}
+
+static void test_maildir_size_cache_written_then_used(void)
+{
+	struct maildir_snapshot_stats stats;
+	struct maildir_options options;
+	struct maildir *md;
+	char text[1024];
+	struct stat st;
+
+	test_begin("maildir size cache: written by the first locked scan, "
+		   "then sizes from it with no message read; W= not cached");
+	maildir_create();
+	cache_put_messages();
+	md = scan_locked(NULL, &stats);
+	if (test_assert(md != NULL)) {
+		test_assert(cache_sizes_right(md));
+		test_assert_int_eq(stats.measured, 2);
+		test_assert_int_eq(stats.sized_by_name, 1);
+		test_assert_int_eq(stats.sized_by_cache, 0);
+		test_assert_int_eq(stats.cache_rejected, 0);
+		test_assert_int_eq(stats.cache_written, 1);
+		maildir_close(&md);
+	}
+	test_assert_strcmp(read_text(tpath(MAILDIR_SIZE_CACHE_NAME), text,
+				     sizeof(text)), CACHE_TEXT);
+	test_assert(stat(tpath(MAILDIR_SIZE_CACHE_NAME), &st) == 0
+		    && (st.st_mode & 07777) == 0600);
+	test_assert(!exists(tpath(MAILDIR_SIZE_CACHE_TEMP_NAME)));
+	md = scan_locked(NULL, &stats);
+	if (test_assert(md != NULL)) {
+		test_assert(cache_sizes_right(md));
+		test_assert_int_eq(stats.measured, 0);
+		test_assert_int_eq(stats.sized_by_cache, 2);
+		test_assert_int_eq(stats.sized_by_name, 1);
+		test_assert_int_eq(stats.cache_written, 0);
+		maildir_close(&md);
+	}
+	/* proof the S= message is not read: the cached size wins over a
+	 * (forbidden) rewrite in place of the same length */
+	write_file(tpath("cur/" CACHE_MSG1 ":2,"), "a\r\nb\r\nc", 8);
+	md = scan_locked(NULL, &stats);
+	if (test_assert(md != NULL)) {
+		test_assert_int_eq(maildir_message(md, 0)->size, 12);
+		test_assert_int_eq(stats.measured, 0);
+		maildir_close(&md);
+	}
+	/* and with the cache off it is */
+	maildir_options_init(&options);
+	test_assert(options.use_size_cache);
+	options.use_size_cache = false;
+	md = scan_locked(&options, &stats);
+	if (test_assert(md != NULL)) {
+		test_assert_int_eq(maildir_message(md, 0)->size, 8);
+		test_assert_int_eq(stats.measured, 2);
+		test_assert_int_eq(stats.sized_by_cache, 0);
+		test_assert_int_eq(stats.cache_written, 0);
+		maildir_close(&md);
+	}
+	test_assert_strcmp(read_text(tpath(MAILDIR_SIZE_CACHE_NAME), text,
+				     sizeof(text)), CACHE_TEXT);
+	maildir_destroy();
+	test_end();
+}
+
+static void test_maildir_size_cache_needs_lock(void)
+{
+	struct maildir_snapshot_stats stats;
+	struct maildir *md;
+
+	test_begin("maildir size cache: a scan without the session lock reads "
+		   "it but never writes it");
+	maildir_create();
+	cache_put_messages();
+	md = scan(NULL, &stats);
+	if (test_assert(md != NULL)) {
+		test_assert(cache_sizes_right(md));
+		test_assert_int_eq(stats.measured, 2);
+		test_assert_int_eq(stats.cache_written, 0);
+		maildir_close(&md);
+	}
+	test_assert(!exists(tpath(MAILDIR_SIZE_CACHE_NAME)));
+	put(".", MAILDIR_SIZE_CACHE_NAME, CACHE_TEXT);
+	md = scan(NULL, &stats);
+	if (test_assert(md != NULL)) {
+		test_assert(cache_sizes_right(md));
+		test_assert_int_eq(stats.measured, 0);
+		test_assert_int_eq(stats.sized_by_cache, 2);
+		maildir_close(&md);
+	}
+	maildir_destroy();
+	test_end();
+}
+
+/* Cache files that must be refused as a whole. */
+static const char *const bad_caches[] = {
+	"",
+	"relaygate-pop3-sizes 2\n" CACHE_MSG1 " 8 12\n",
+	"relaygate-pop3-sizes 1\r\n" CACHE_MSG1 " 8 12\n",
+	MAILDIR_SIZE_CACHE_HEADER CACHE_MSG1 " 8 12",		/* no final LF */
+	MAILDIR_SIZE_CACHE_HEADER CACHE_MSG2 " 6 9\n" CACHE_MSG1 " 8 12\n",
+	MAILDIR_SIZE_CACHE_HEADER CACHE_MSG1 " 8 12\n" CACHE_MSG1 " 8 12\n",
+	MAILDIR_SIZE_CACHE_HEADER CACHE_MSG1 " 8 012\n",
+	MAILDIR_SIZE_CACHE_HEADER CACHE_MSG1 " 8 +12\n",
+	MAILDIR_SIZE_CACHE_HEADER CACHE_MSG1 " 8  12\n",
+	MAILDIR_SIZE_CACHE_HEADER CACHE_MSG1 " 8 12 \n",
+	MAILDIR_SIZE_CACHE_HEADER CACHE_MSG1 " 12\n",
+	MAILDIR_SIZE_CACHE_HEADER CACHE_MSG1 " 9 12\n",		/* S=8 */
+	MAILDIR_SIZE_CACHE_HEADER CACHE_MSG1 " 8 5\n",		/* < 8 */
+	MAILDIR_SIZE_CACHE_HEADER CACHE_MSG1 " 8 17\n",		/* > 16 */
+	MAILDIR_SIZE_CACHE_HEADER CACHE_MSG1 " 8 99999999999999999999\n",
+	MAILDIR_SIZE_CACHE_HEADER "\n",
+	MAILDIR_SIZE_CACHE_HEADER ".hidden 1 1\n",
+	MAILDIR_SIZE_CACHE_HEADER "a:2, 1 1\n",
+	MAILDIR_SIZE_CACHE_HEADER "a/b 1 1\n",
+	"\x7f" "ELF\x02\x01\x01",
+};
+
+static void test_maildir_size_cache_bad_rebuilt(void)
+{
+	const size_t bad_count = sizeof(bad_caches) / sizeof(bad_caches[0]);
+	struct maildir_snapshot_stats stats;
+	struct maildir *md;
+	char text[1024];
+	size_t i;
+
+	test_begin("maildir size cache: a bad, foreign, symlinked or "
+		   "directory cache is refused whole, sizes measured, cache "
+		   "rebuilt");
+	maildir_create();
+	cache_put_messages();
+	/* the bad texts, a directory, a symlink to a directory and one to a
+	 * good cache */
+	for (i = 0; i < bad_count + 3; i++) {
+		unlink(tpath(MAILDIR_SIZE_CACHE_NAME));
+		if (i < bad_count) {
+			put(".", MAILDIR_SIZE_CACHE_NAME, bad_caches[i]);
+		} else if (i == bad_count) {
+			test_assert(mkdir(tpath(MAILDIR_SIZE_CACHE_NAME), 0700)
+				    == 0);
+		} else if (i == bad_count + 1) {
+			test_assert(symlink("cur",
+					    tpath(MAILDIR_SIZE_CACHE_NAME))
+				    == 0);
+		} else {
+			put(".", "other", CACHE_TEXT);
+			test_assert(symlink("other",
+					    tpath(MAILDIR_SIZE_CACHE_NAME))
+				    == 0);
+		}
+		md = scan_locked(NULL, &stats);
+		if (!test_assert_idx(md != NULL, i))
+			continue;
+		test_assert_idx(cache_sizes_right(md), i);
+		test_assert_idx(stats.cache_rejected == 1, i);
+		test_assert_idx(stats.measured == 2, i);
+		test_assert_idx(stats.sized_by_cache == 0, i);
+		maildir_close(&md);
+		if (i == bad_count) {
+			/* a file cannot replace a directory */
+			test_assert(stats.cache_written == 0);
+			test_assert(!exists(tpath(MAILDIR_SIZE_CACHE_TEMP_NAME)));
+			rmdir(tpath(MAILDIR_SIZE_CACHE_NAME));
+			continue;
+		}
+		test_assert_idx(stats.cache_written == 1, i);
+		test_assert_idx(strcmp(read_text(tpath(MAILDIR_SIZE_CACHE_NAME),
+						 text, sizeof(text)),
+				       CACHE_TEXT) == 0, i);
+	}
+	/* the symlink was replaced, not followed */
+	test_assert_strcmp(read_text(tpath("other"), text, sizeof(text)),
+			   CACHE_TEXT);
+	md = scan_locked(NULL, &stats);
+	if (test_assert(md != NULL)) {
+		test_assert_int_eq(stats.measured, 0);
+		test_assert_int_eq(stats.cache_rejected, 0);
+		maildir_close(&md);
+	}
+	maildir_destroy();
+	test_end();
+}
+
+static void test_maildir_size_cache_stale_entries(void)
+{
+	struct maildir_snapshot_stats stats;
+	struct maildir *md;
+	char text[1024];
+
+	test_begin("maildir size cache: an entry whose size on disk differs is"
+		   " not trusted; a missing one is measured; both are fixed");
+	maildir_create();
+	cache_put_messages();
+	/* MSG2 has 6 bytes on disk, not 7; MSG1 is missing */
+	put(".", MAILDIR_SIZE_CACHE_NAME, MAILDIR_SIZE_CACHE_HEADER
+	    CACHE_MSG2 " 7 7\n");
+	md = scan_locked(NULL, &stats);
+	if (test_assert(md != NULL)) {
+		test_assert(cache_sizes_right(md));
+		test_assert_int_eq(stats.cache_rejected, 0);
+		test_assert_int_eq(stats.measured, 2);
+		test_assert_int_eq(stats.sized_by_cache, 0);
+		test_assert_int_eq(stats.cache_written, 1);
+		maildir_close(&md);
+	}
+	test_assert_strcmp(read_text(tpath(MAILDIR_SIZE_CACHE_NAME), text,
+				     sizeof(text)), CACHE_TEXT);
+	/* only MSG1 missing: measured alone */
+	put(".", MAILDIR_SIZE_CACHE_NAME, MAILDIR_SIZE_CACHE_HEADER
+	    CACHE_MSG2 " 6 9\n");
+	md = scan_locked(NULL, &stats);
+	if (test_assert(md != NULL)) {
+		test_assert(cache_sizes_right(md));
+		test_assert_int_eq(stats.measured, 1);
+		test_assert_int_eq(stats.sized_by_cache, 1);
+		test_assert_int_eq(stats.cache_written, 1);
+		maildir_close(&md);
+	}
+	test_assert_strcmp(read_text(tpath(MAILDIR_SIZE_CACHE_NAME), text,
+				     sizeof(text)), CACHE_TEXT);
+	maildir_destroy();
+	test_end();
+}
+
+static void test_maildir_size_cache_rename_and_delete(void)
+{
+	struct maildir_snapshot_stats stats;
+	struct maildir *md;
+	char text[1024];
+
+	test_begin("maildir size cache: a message renamed for flags is found "
+		   "by base name; a deleted one leaves the cache");
+	maildir_create();
+	cache_put_messages();
+	md = scan_locked(NULL, &stats);
+	if (test_assert(md != NULL))
+		maildir_close(&md);
+	/* Dovecot sets flags on both */
+	test_assert(rename(tpath("cur/" CACHE_MSG1 ":2,"),
+			   tpath("cur/" CACHE_MSG1 ":2,RS")) == 0);
+	test_assert(rename(tpath("cur/" CACHE_MSG2 ":2,S"),
+			   tpath("cur/" CACHE_MSG2 ":2,FS")) == 0);
+	md = scan_locked(NULL, &stats);
+	if (test_assert(md != NULL)) {
+		test_assert(cache_sizes_right(md));
+		test_assert_int_eq(stats.measured, 0);
+		test_assert_int_eq(stats.sized_by_cache, 2);
+		test_assert_int_eq(stats.cache_written, 0);
+		maildir_close(&md);
+	}
+	/* an IMAP client deletes MSG1 */
+	test_assert(unlink(tpath("cur/" CACHE_MSG1 ":2,RS")) == 0);
+	md = scan_locked(NULL, &stats);
+	if (test_assert(md != NULL)) {
+		test_assert_int_eq(maildir_count(md), 2);
+		test_assert_int_eq(stats.measured, 0);
+		test_assert_int_eq(stats.cache_written, 1);
+		maildir_close(&md);
+	}
+	test_assert_strcmp(read_text(tpath(MAILDIR_SIZE_CACHE_NAME), text,
+				     sizeof(text)),
+			   MAILDIR_SIZE_CACHE_HEADER CACHE_MSG2 " 6 9\n");
+	md = scan_locked(NULL, &stats);
+	if (test_assert(md != NULL)) {
+		test_assert_int_eq(stats.cache_written, 0);
+		maildir_close(&md);
+	}
+	maildir_destroy();
+	test_end();
+}
+
+static void test_maildir_size_cache_uncacheable(void)
+{
+	struct maildir_snapshot_stats stats;
+	struct maildir *md;
+	char text[1024];
+	int round;
+
+	test_begin("maildir size cache: a file whose real size is not its S= "
+		   "is measured every time without rewriting the cache");
+	maildir_create();
+	/* 5 bytes on disk, the name says 4 */
+	put("cur", "1700000001.M1P1.host,S=4:2,", "a\nbc\n");
+	put("cur", "1700000002.M1P1.host:2,", "x\n");
+	for (round = 0; round < 2; round++) {
+		md = scan_locked(NULL, &stats);
+		if (!test_assert(md != NULL))
+			break;
+		test_assert_int_eq(maildir_message(md, 0)->size, 7);
+		test_assert_int_eq(maildir_message(md, 1)->size, 3);
+		test_assert_int_eq(stats.measured, round == 0 ? 2 : 1);
+		test_assert_int_eq(stats.cache_written, round == 0 ? 1 : 0);
+		maildir_close(&md);
+	}
+	test_assert_strcmp(read_text(tpath(MAILDIR_SIZE_CACHE_NAME), text,
+				     sizeof(text)), MAILDIR_SIZE_CACHE_HEADER
+			   "1700000002.M1P1.host 2 3\n");
+	maildir_destroy();
+	test_end();
+}
+
+static void test_maildir_size_cache_write_failure(void)
+{
+	struct maildir_snapshot_stats stats;
+	struct maildir *md;
+	char text[1024];
+
+	test_begin("maildir size cache: a temporary file left by a dead "
+		   "session is replaced; one that cannot be is no error");
+	maildir_create();
+	cache_put_messages();
+	put(".", MAILDIR_SIZE_CACHE_TEMP_NAME, "left over");
+	md = scan_locked(NULL, &stats);
+	if (test_assert(md != NULL)) {
+		test_assert_int_eq(stats.cache_written, 1);
+		maildir_close(&md);
+	}
+	test_assert(!exists(tpath(MAILDIR_SIZE_CACHE_TEMP_NAME)));
+	test_assert_strcmp(read_text(tpath(MAILDIR_SIZE_CACHE_NAME), text,
+				     sizeof(text)), CACHE_TEXT);
+	unlink(tpath(MAILDIR_SIZE_CACHE_NAME));
+	test_assert(mkdir(tpath(MAILDIR_SIZE_CACHE_TEMP_NAME), 0700) == 0);
+	md = scan_locked(NULL, &stats);
+	if (test_assert(md != NULL)) {
+		test_assert(cache_sizes_right(md));
+		test_assert_int_eq(stats.cache_written, 0);
+		maildir_close(&md);
+	}
+	test_assert(!exists(tpath(MAILDIR_SIZE_CACHE_NAME)));
+	maildir_destroy();
+	test_end();
+}
+
 int main(void)
 {
 	log_open("test-maildir", true);
@@ -650,5 +1041,12 @@ int main(void)
 	test_maildir_caps();
 	test_maildir_duplicate_base();
 	test_maildir_odd_base_uidl();
+	test_maildir_size_cache_written_then_used();
+	test_maildir_size_cache_needs_lock();
+	test_maildir_size_cache_bad_rebuilt();
+	test_maildir_size_cache_stale_entries();
+	test_maildir_size_cache_rename_and_delete();
+	test_maildir_size_cache_uncacheable();
+	test_maildir_size_cache_write_failure();
 	return test_exit();
 }
