@@ -700,15 +700,27 @@ static int maildir_measure(struct maildir *md,
 				free(msg->name);
 				continue;
 			case MAILDIR_READ_ERROR:
-				goto fail;
+				/* one unreadable file (an MDA's, mode 0600 for
+				 * root) must not lock the owner out of the
+				 * rest: it is left out of this snapshot */
+				log_warn("maildir: message left out maildir=%s "
+					 "file=\"%s\": %s", md->path,
+					 log_sanitize(msg->name, safe, sizeof(safe)),
+					 md->error);
+				stats->skipped++;
+				free(msg->name);
+				continue;
 			}
 			if (maildir_file_measure(fd, &msg->size, &disk_size,
 						 &error) < 0) {
-				maildir_set_error(md, "cannot read message %s "
-						  "in %s: %s", msg->uidl,
-						  md->path, error);
+				log_warn("maildir: message left out maildir=%s "
+					 "file=\"%s\": cannot read it: %s",
+					 md->path, log_sanitize(msg->name, safe,
+								sizeof(safe)), error);
 				close(fd);
-				goto fail;
+				stats->skipped++;
+				free(msg->name);
+				continue;
 			}
 			close(fd);
 			stats->measured++;
@@ -723,13 +735,6 @@ static int maildir_measure(struct maildir *md,
 	md->count = kept;
 	maildir_scan_cache_finish(md, &cache, stats, true);
 	return 0;
-fail:
-	/* names before I were moved or freed; free the rest */
-	for (; i < md->count; i++)
-		free(md->messages[i].name);
-	md->count = kept;
-	maildir_scan_cache_finish(md, &cache, stats, false);
-	return -1;
 }
 
 int maildir_scan(struct maildir *md, struct maildir_snapshot_stats *stats_r,

@@ -308,6 +308,8 @@ static void pop3_mail_update(struct pop3_mail_session *s)
 				deleted + gone);
 	s->deleted = deleted + gone;
 	s->close_reason = "quit";
+	/* unlock before the client can read +OK: it may log in again at once */
+	maildir_close(&s->maildir);
 }
 
 /* One TRANSACTION command. */

@@ -1104,6 +1104,7 @@ int main(int argc, char **argv)
 		if (listeners[i].fd < 0)
 			log_fatal(EX_UNAVAILABLE, "cannot listen: %s", message);
 	}
+	master_message.fd = -1;
 	conn_slots = (size_t)pop3d.conf.pop3_max_connections;
 	conns = calloc(conn_slots, sizeof(*conns));
 	login_throttle_defaults(&throttle_settings);

@@ -43,10 +43,6 @@ import time
 import traceback
 
 EXPECTED_TO_FAIL = {
-    'unreadable-message-blocks-mailbox':
-        'one message file the mailbox owner cannot read (e.g. left by an MDA '
-        'running as root) makes the login fail with "-ERR [SYS/TEMP] Mailbox '
-        'unavailable." for good, instead of that message alone giving -ERR',
 }
 
 IO_TIMEOUT = 10.0      # no single answer may take longer than this
@@ -1756,7 +1752,7 @@ def case_hostile_maildir(env):
     c.cmd('USER joe')
     got = c.cmd('PASS pw')
     check(got == b'+OK Logged in.', 'login with an unreadable message in the '
-          'Maildir: %r' % got, bug='unreadable-message-blocks-mailbox')
+          'Maildir: %r' % got)
     if got == b'+OK Logged in.':
         stat = c.cmd('STAT').split()
         errors = 0
