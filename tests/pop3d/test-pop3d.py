@@ -1128,7 +1128,8 @@ def case_dele_drop(env):
 @case('mailbox/in-use',
       'a second concurrent session for the same mailbox gets "-ERR [IN-USE] '
       '..." with no grant and changes nothing; after the first QUITs the mailbox can be '
-      'opened again; another user is not affected')
+      'opened again, also at once, 20 times in a row (the lock is released '
+      'before QUIT\'s +OK); another user is not affected')
 def case_in_use(env):
     env.add_user('joe', 'pw')
     env.add_user('amy', 'pw2', uid=5001)
@@ -1160,6 +1161,15 @@ def case_in_use(env):
     check(int(stat[1]) == len(MESSAGES) - 1, 'after the first QUIT: reopened, '
           'the DELE of the first session applied: %r' % stat)
     again.cmd('QUIT')
+    # The lock is released before QUIT's +OK: a client that logs in again
+    # at once (as fetchmail in a loop does) never sees [IN-USE].
+    for i in range(20):
+        c = env.raw(s, source='127.0.0.%d' % (2 + i % 2))
+        c.send('USER joe\r\nPASS pw\r\nSTAT\r\nQUIT\r\n')
+        got = [c.line() for _ in range(4)]
+        check(got[1] == b'+OK Logged in.' and got[3].startswith(b'+OK'),
+              'login %d right after the previous QUIT\'s +OK: %r' % (i, got))
+        c.close()
 
 
 @case('mailbox/uidl-stable',
