@@ -41,6 +41,8 @@ struct maildir {
 struct maildir_reader {
 	int fd;
 	bool eof;
+	uint64_t unread;	/* bytes left by the size at open: no read()
+				 * just to see the end of a file */
 	struct message_crlf conv;
 	size_t in_pos, in_len;
 	unsigned char in[8192];
@@ -875,6 +877,7 @@ enum maildir_read_result maildir_reader_open(struct maildir *md, size_t index,
 		return MAILDIR_READ_ERROR;
 	}
 	reader->fd = fd;
+	reader->unread = (uint64_t)st.st_size;
 	if (top_lines < 0)
 		message_crlf_init(&reader->conv);
 	else
@@ -898,7 +901,7 @@ ssize_t maildir_reader_read(struct maildir_reader *reader, unsigned char *buf,
 			return 0;
 		if (reader->in_pos < reader->in_len)
 			break;
-		if (reader->eof)
+		if (reader->eof || reader->unread == 0)
 			return 0;
 		got = read(reader->fd, reader->in, sizeof(reader->in));
 		if (got < 0 && errno == EINTR)
@@ -910,6 +913,8 @@ ssize_t maildir_reader_read(struct maildir_reader *reader, unsigned char *buf,
 		reader->in_pos = 0;
 		reader->in_len = (size_t)got;
 		reader->eof = got == 0;
+		reader->unread = (uint64_t)got < reader->unread ?
+		    reader->unread - (uint64_t)got : 0;
 	}
 	avail = reader->in_len - reader->in_pos;
 	if (avail > size / 2)

@@ -249,10 +249,9 @@ static int page_commit_fsync(int fd)
 
 	if (page_commit_is_target(fd))
 		return 0;
-	/* Nor after a replacement: libdb's fsync of the new file (which it
-	 * reopens by name at close) would cost a disk flush per growing
-	 * update that relay_db_fsync = no does not ask for; with yes, the
-	 * new file was synced before it was renamed into place. */
+	/* Nor after a replacement: the new file was synced before it was
+	 * renamed into place, and libdb's fsync of it (it reopens it by name
+	 * at close) would flush it a second time. */
 	if (capture.committed && capture.replaced && fstat(fd, &st) == 0
 	    && st.st_dev == capture.replaced_dev
 	    && st.st_ino == capture.replaced_ino)
@@ -716,7 +715,12 @@ static int commit_plan_execute_replace(int fd, const struct commit_plan *plan)
 		err = errno;
 	if (err == 0 && fchmod(tmp_fd, st.st_mode & 07777) < 0)
 		err = errno;
-	if (err == 0 && plan->fsync && fdatasync(tmp_fd) < 0)
+	/* Always on disk before the rename, whatever relay_db_fsync says:
+	 * replacements are rare (growth, truncation), and without this a
+	 * power failure could leave an empty or partial file under the
+	 * store's name on a file system that does not flush a file renamed
+	 * over another (ext4's auto_da_alloc does; others need not). */
+	if (err == 0 && fdatasync(tmp_fd) < 0)
 		err = errno;
 	if (err == 0 && fstat(tmp_fd, &new_st) == 0) {
 		capture.replaced = true;
