@@ -824,8 +824,9 @@ def case_apop(env):
 @case('login/auth-plain',
       'AUTH lists PLAIN; AUTH PLAIN with an initial response and with a "+ " '
       'continuation both log in and record a grant; "*" cancels with -ERR; '
-      '"=" (empty) and wrong credentials fail; neither the password nor the '
-      'base64 blob reaches the log')
+      '"=" (empty) and wrong credentials fail; an authzid other than the '
+      'authcid is refused, the same one accepted; neither the password nor '
+      'the base64 blob reaches the log')
 def case_auth_plain(env):
     env.add_user('joe', 'plain-pw-5')
     s = env.start()
@@ -861,9 +862,20 @@ def case_auth_plain(env):
     expect_err(c.cmd('AUTH PLAIN !!notbase64!!'), 'invalid base64')
     expect_err(c.cmd('AUTH CRAM-MD5'), 'unsupported mechanism')
     c.close()
+    # RFC 4616: an authzid equal to the authcid is the same login; another
+    # authzid is refused; the mechanism name is case-insensitive.
+    c = env.raw(s, source='127.0.0.4')
+    other = base64.b64encode(b'amy\0joe\0plain-pw-5').decode()
+    expect_err(c.cmd('AUTH PLAIN ' + other), 'authzid amy for authcid joe')
+    check(not env.granted('127.0.0.4'), 'refused authzid: no grant')
+    same = base64.b64encode(b'joe\0joe\0plain-pw-5').decode()
+    got = c.cmd('auth plain ' + same)
+    check(got == b'+OK Logged in.', 'authzid = authcid, lower-case "auth '
+          'plain": %r' % got)
+    c.cmd('QUIT')
     m = s.wait_log(r'event=login .*method=\S*PLAIN\S*')
     check(m is not None, 'login line with method=...PLAIN...: %r' % s.log())
-    log_has_no_secret(s, ['plain-pw-5', blob, 'wrong-pw', bad])
+    log_has_no_secret(s, ['plain-pw-5', blob, 'wrong-pw', bad, other, same])
 
 
 @case('tls/stls-poplib',
