@@ -1873,8 +1873,8 @@ def case_hostile_maildir(env):
       'a user added to passwd_file can log in after SIGHUP (or by itself); '
       'with pop3_max_connections = 3 a fourth connection gets -ERR '
       '[SYS/TEMP] and is closed while the three are served; SIGTERM stops '
-      'the server with exit 0 and a logged-in session finishes or ends, '
-      'deleting nothing without QUIT')
+      'the server with exit 0, its child processes end too, and a logged-in '
+      'session with a DELE pending deletes nothing')
 def case_server(env):
     env.add_user('joe', 'pw')
     env.deliver('joe', MESSAGES['plain'])
@@ -1902,8 +1902,24 @@ def case_server(env):
     b.multi()
     expect_ok(d.cmd('CAPA'), 'third served')
     d.multi()
+    kids = descendants(s.pid)
     rc = s.stop()
     check(rc == 0, 'SIGTERM: exit 0, got %s' % rc)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        alive = []
+        for k in kids:
+            try:
+                with open('/proc/%d/stat' % k) as f:
+                    if f.read().rsplit(')', 1)[1].split()[0] != 'Z':
+                        alive.append(k)
+            except OSError:
+                pass
+        if not alive:
+            break
+        time.sleep(0.05)
+    check(not alive, 'after SIGTERM the login, auth and mail processes %s '
+          'end too; still running: %s' % (kids, alive))
     try:
         a.sock.settimeout(5)
         a.cmd('NOOP')
