@@ -568,6 +568,10 @@ void pop3_login_run(struct pop3d *pop3d, int channel_fd)
 		pop3_stream_init(&login.stream, login_message.fd,
 				 (int)pop3d->conf.pop3_idle_timeout * 1000);
 		pop3_login_serve();
+		/* the master hears of the end before the client reads the last
+		 * reply: one that connects again at once is not counted twice */
+		(void)pop3_ipc_send(channel_fd, POP3_IPC_LOGIN_DONE,
+				    login.conn_id, NULL, 0, -1);
 		if (!login.handed_over) {
 			(void)pop3_stream_flush(&login.stream);
 			log_info("pop3: event=disconnect address=%s reason=%s "
@@ -579,8 +583,6 @@ void pop3_login_run(struct pop3d *pop3d, int channel_fd)
 		pop3_stream_end_tls(&login.stream);
 		close(login.stream.fd);
 		OPENSSL_cleanse(login.stream.in, sizeof(login.stream.in));
-		(void)pop3_ipc_send(channel_fd, POP3_IPC_LOGIN_DONE,
-				    login.conn_id, NULL, 0, -1);
 	}
 	_exit(0);
 }

@@ -51,6 +51,7 @@ struct pop3_mail_session {
 	struct buffer in, out;
 	bool input_eof;
 	const char *close_reason;
+	bool closed_reported;		/* the master was told */
 	unsigned bad_commands;
 	unsigned long retrieved, deleted;
 	unsigned long long retrieved_octets, bytes_out;
@@ -128,6 +129,18 @@ static int pop3_mail_flush(struct pop3_mail_session *s)
 	return 0;
 }
 
+/* Tell the master the session is over, once: before its last reply goes
+ * out, so that a client that connects again at once is not counted twice
+ * against the connection limits. */
+static void pop3_mail_report_closed(struct pop3_mail_session *s)
+{
+	if (s->closed_reported || mail.master_gone)
+		return;
+	s->closed_reported = true;
+	(void)pop3_ipc_send(mail.channel.fd, POP3_IPC_CLOSED, s->conn_id, NULL,
+			    0, -1);
+}
+
 /* The session is over: log, report to the master, free. */
 static void pop3_mail_finish(struct pop3_mail_session *s)
 {
@@ -153,9 +166,7 @@ static void pop3_mail_finish(struct pop3_mail_session *s)
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	mail.session_count--;
-	if (!mail.master_gone)
-		(void)pop3_ipc_send(mail.channel.fd, POP3_IPC_CLOSED, s->conn_id,
-				    NULL, 0, -1);
+	pop3_mail_report_closed(s);
 	free(s);
 }
 
@@ -457,6 +468,8 @@ static void pop3_mail_progress(struct pop3_mail_session *s)
 	unsigned want;
 
 	pop3_mail_process_input(s);
+	if (s->close_reason != NULL)
+		pop3_mail_report_closed(s);
 	for (;;) {
 		if (pop3_mail_flush(s) < 0) {
 			if (s->close_reason == NULL)

@@ -63,6 +63,10 @@ struct pop3d_child {
 	uid_t uid;			/* mail */
 	gid_t gid;
 	size_t sessions;		/* mail: sessions it holds */
+	unsigned long served;		/* login: connections handed to it */
+	bool retired;			/* login: gets no more connections
+					 * (it exits after its last, or a send
+					 * to it failed); stays "busy" */
 };
 
 enum pop3d_conn_state {
@@ -665,7 +669,7 @@ static void pop3d_on_login_message(struct pop3d_child *child,
 		break;
 	}
 	case POP3_IPC_LOGIN_DONE:
-		if (child->busy) {
+		if (child->busy && !child->retired) {
 			child->busy = false;
 			login_idle++;
 		}
@@ -873,6 +877,7 @@ static void pop3d_start_connection(int fd, const struct sockaddr_storage *ss,
 	struct pop3d_conn *conn;
 	uint64_t nonce = 0;
 	size_t slot;
+	int attempt;
 
 	conn = calloc(1, sizeof(*conn));
 	if (conn == NULL) {
@@ -901,15 +906,6 @@ static void pop3d_start_connection(int fd, const struct sockaddr_storage *ss,
 		free(conn);
 		return;
 	}
-	spawn_close_fd = fd;	/* a login process spawned now must not keep it */
-	login = pop3d_idle_login();
-	spawn_close_fd = -1;
-	if (login == NULL) {
-		pop3d_refuse(fd, implicit_tls,
-			     "-ERR [SYS/TEMP] Server busy, try later.\r\n");
-		free(conn);
-		return;
-	}
 	for (slot = conn_next_slot; conns[slot] != NULL;
 	     slot = (slot + 1) % conn_slots)
 		;
@@ -921,15 +917,29 @@ static void pop3d_start_connection(int fd, const struct sockaddr_storage *ss,
 	snprintf(conn->client.apop_timestamp, sizeof(conn->client.apop_timestamp),
 		 "<%llu.%llu.%016llx@%.64s>", (unsigned long long)getpid(),
 		 ++counter, (unsigned long long)nonce, pop3d.hostname);
-	if (pop3_ipc_send(login->watch.fd, POP3_IPC_CONNECTION, conn->id,
-			  &conn->client, sizeof(conn->client), fd) < 0) {
-		log_error("pop3: login process %ld: %s", (long)login->pid,
-			  strerror(errno));
-		pop3d_refuse(fd, implicit_tls,
-			     "-ERR [SYS/TEMP] Server busy, try later.\r\n");
-		free(conn);
-		return;
+	for (attempt = 0;; attempt++) {
+		spawn_close_fd = fd;	/* a login process spawned now must not keep it */
+		login = attempt < 3 ? pop3d_idle_login() : NULL;
+		spawn_close_fd = -1;
+		if (login == NULL) {
+			pop3d_refuse(fd, implicit_tls,
+				     "-ERR [SYS/TEMP] Server busy, try later.\r\n");
+			free(conn);
+			return;
+		}
+		if (pop3_ipc_send(login->watch.fd, POP3_IPC_CONNECTION, conn->id,
+				  &conn->client, sizeof(conn->client), fd) == 0)
+			break;
+		/* it is exiting or broken: out of the pool, try another */
+		log_warn("pop3: login process %ld: %s", (long)login->pid,
+			 strerror(errno));
+		login->busy = true;
+		login->retired = true;
+		login_idle--;
 	}
+	login->served++;
+	if (login->served >= POP3D_LOGIN_CONNECTIONS_MAX)
+		login->retired = true;	/* it exits after this one */
 	close(fd);
 	conns[slot] = conn;
 	conn_count++;
