@@ -43,10 +43,6 @@ import time
 import traceback
 
 EXPECTED_TO_FAIL = {
-    'trusts-wrong-W-size':
-        'a file whose name says ",S=5,W=6" but holds 41 octets is listed with '
-        '6 octets (the W= of the name, not checked against S= or the size on '
-        'disk) while RETR sends all 47 CRLF octets: LIST and RETR disagree',
 }
 
 IO_TIMEOUT = 10.0      # no single answer may take longer than this
@@ -1286,12 +1282,12 @@ def case_dovecot_names(env):
             check(int(size) == len(crlf_form(match[0])), 'LIST %s says %s, '
                   'the CRLF form has %d octets' % (num, size,
                                                    len(crlf_form(match[0]))),
-                  bug='trusts-wrong-W-size' if liar else None)
+                  )
             m = re.match(rb'^\+OK (\d+) octets', head)
             check(m is None or int(m.group(1)) == len(crlf_form(match[0])),
                   'RETR %s announces %r, the CRLF form has %d octets'
                   % (num, head, len(crlf_form(match[0]))),
-                  bug='trusts-wrong-W-size' if liar else None)
+                  )
             got.append(raw)
         c.cmd('QUIT')
         c.wait_closed(5)
