@@ -78,6 +78,12 @@ static struct {
 } mail;
 
 static struct pop3_ipc_message mail_message;
+static volatile sig_atomic_t mail_stop_signal;
+
+static void pop3_mail_on_stop(int signo)
+{
+	mail_stop_signal = signo;
+}
 
 static uint64_t pop3_mail_now_ms(void)
 {
@@ -788,9 +794,28 @@ void pop3_mail_run(struct pop3d *pop3d, int channel_fd, uid_t uid, gid_t gid)
 	mail.channel.handler = pop3_mail_on_channel;
 	if (event_loop_add(mail.loop, &mail.channel, EVENT_READ) < 0)
 		log_fatal(EX_OSERR, "pop3: mail process: epoll: %s", strerror(errno));
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = pop3_mail_on_stop;
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+	}
 	for (;;) {
 		uint64_t now;
 
+		if (mail_stop_signal != 0) {
+			/* stopped: sessions end without QUIT's deletions */
+			while (mail.sessions != NULL) {
+				if (mail.sessions->close_reason == NULL)
+					mail.sessions->close_reason = "shutdown";
+				if (mail.sessions->state == POP3_MAIL_ACTIVE)
+					(void)pop3_mail_flush(mail.sessions);
+				pop3_mail_finish(mail.sessions);
+			}
+			_exit(0);
+		}
 		if (mail.master_gone && mail.session_count == 0)
 			_exit(0);
 		(void)event_loop_run_once(mail.loop, 1000);
