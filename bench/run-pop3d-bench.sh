@@ -27,6 +27,9 @@
 #   pop3s-login  the same over implicit TLS (pop3s), TLS_CONC clients
 #   pop3-retr    login, RETR every message of a 100-message box, QUIT
 #   retr-big     one session, RETR 1..10000 of biguser's box
+#   retr-big-pipelined  the same with the RETR commands pipelined
+#                (bench/pop3-pipelined-retr.py): what the server can send
+#                rather than loopback round trips
 #   idle-mem     IDLE_CONNS POP3 connections logged in and held: summed PSS
 #                of the server's process tree (/proc/PID/smaps_rollup)
 #                before and during, per connection
@@ -210,6 +213,20 @@ measure() {
 	done
 }
 
+# measure_pipelined SERVER PORT: retr-big with the RETR commands pipelined
+# (bench/pop3-pipelined-retr.py), RUNS times
+measure_pipelined() {
+	for r in $(seq "$runs"); do
+		t0=$(field "$(tree "$server_pid")" cpu_ticks)
+		show python3 "$src/bench/pop3-pipelined-retr.py" 127.0.0.1 "$2" biguser pass
+		line=$(timeout 300 python3 "$src/bench/pop3-pipelined-retr.py" 127.0.0.1 "$2" biguser pass) || true
+		t1=$(field "$(tree "$server_pid")" cpu_ticks)
+		echo "server=$1 label=retr-big-pipelined run=$r cpu_s=$(awk -v t=$((t1 - t0)) -v hz="$hz" \
+			'BEGIN { printf "%.3f", t / hz }') $line" | tee -a "$raw"
+		sleep 1
+	done
+}
+
 # idle_mem SERVER PORT: IDLE_CONNS logged-in connections held HOLD s
 idle_mem() {
 	for r in $(seq "$runs"); do
@@ -255,6 +272,7 @@ scenarios() {
 	done
 	measure "$1" "pop3-retr c=$retr_conc" -m pop3-retr -p "$2" -L "$work/small-users.txt" -c "$retr_conc" -d "$dur"
 	measure "$1" "retr-big c=1" -m pop3-retr -p "$2" -L "$work/big-user.txt" -c 1 -n 1
+	measure_pipelined "$1" "$2"
 	idle_mem "$1" "$2"
 }
 
@@ -303,8 +321,10 @@ if [ -f "$work/relaygate-pop3d.log" ]; then
 	echo "relaygate-pop3d: $logins logins logged, $granted with grant=recorded;" \
 		"grant-failed: $(grep -c 'event=grant-failed' "$work/relaygate-pop3d.log" || true);" \
 		"store: $("$build/vsmtprelay" -f "$work/relayers.db" dump 2>/dev/null | grep -c '^127\.0\.0\.1[[:space:]]' || true) entry for 127.0.0.1"
+	echo "relaygate-pop3d: other log lines, by event and reason:"
 	grep -v 'event=login \|event=logout \|event=start\|event=stop' "$work/relaygate-pop3d.log" \
-		| sort | uniq -c | sort -rn | head -5 >&2 || true
+		| sed -n 's/.*\(event=[^ ]*\).*\( reason=[^ ]*\).*/\1\2/p; t; s/.*\(event=[^ ]*\).*/\1/p' \
+		| sort | uniq -c | sort -rn | head -10 || true
 fi
 
 echo
@@ -347,7 +367,7 @@ cpu_unit = lambda l: 'cpu ms/MB' if 'retr' in l else 'cpu ms/sess'
 def fmt(v, d=1):
     return '-' if v is None else f'{v:.{d}f}'
 
-hdr = f"{'scenario':<17} {'unit':<13}"
+hdr = f"{'scenario':<19} {'unit':<13}"
 for s in servers:
     hdr += f" {names.get(s, s):>10}"
 ratios = [(s, names.get(s, s)) for s in ('dovecot-default', 'dovecot-perf') if s in servers]
@@ -362,7 +382,7 @@ for label, per in rows.items():
     for which, u in ((0, unit(label)), (1, None if label == 'idle-mem' else cpu_unit(label))):
         if u is None:
             continue
-        line = f"{label if which == 0 else '':<17} {u:<13}"
+        line = f"{label if which == 0 else '':<19} {u:<13}"
         for s in servers:
             line += f" {fmt(vals[s][which]) if s in vals else '-':>10}"
         if 'relaygate' in vals:
@@ -400,6 +420,7 @@ cat "$work/end.txt"
 if [ -n "${OUT:-}" ]; then
 	mkdir -p "$OUT"
 	cp "$work/raw.txt" "$work/table.txt" "$work/start.txt" "$work/end.txt" "$OUT/"
-	[ -f "$work/relaygate-pop3d.log" ] && tail -n 1000 "$work/relaygate-pop3d.log" > "$OUT/relaygate-pop3d.log.tail"
+	[ -f "$work/relaygate-pop3d.log" ] && grep -v 'event=login \|event=logout ' \
+		"$work/relaygate-pop3d.log" > "$OUT/relaygate-pop3d.events" || true
 	echo "raw results: $OUT/raw.txt"
 fi
