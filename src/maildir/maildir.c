@@ -473,6 +473,25 @@ static int maildir_resolve(struct maildir *md, struct maildir_message *msg)
 
 /* Open MSG for reading, finding it again if it was renamed; its fstat in
  * *ST_R. */
+/* Whether the ",W=" size of MSG's name can be true: the file's size on
+ * disk (one fstatat) matches ",S=" if given, and the CRLF size lies
+ * between it and twice it. A name that lies is measured instead. */
+static bool maildir_vsize_plausible(struct maildir *md,
+				    const struct maildir_message *msg,
+				    const struct maildir_name *parsed)
+{
+	struct stat st;
+	uint64_t disk;
+
+	if (fstatat(msg->in_new ? md->new_fd : md->cur_fd, msg->name, &st,
+		    AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	disk = (uint64_t)st.st_size;
+	if (parsed->has_disk_size && parsed->disk_size != disk)
+		return false;
+	return parsed->vsize >= disk && parsed->vsize - disk <= disk;
+}
+
 static enum maildir_read_result maildir_open_file(struct maildir *md,
 						  struct maildir_message *msg,
 						  int *fd_r, struct stat *st_r)
@@ -687,7 +706,8 @@ static int maildir_measure(struct maildir *md,
 		maildir_name_uidl(msg->name, msg->base_len, msg->uidl);
 		if (maildir_name_parse(msg->name, strlen(msg->name),
 				       SIZE_MAX, &parsed, &error) == 0
-		    && parsed.has_vsize) {
+		    && parsed.has_vsize
+		    && maildir_vsize_plausible(md, msg, &parsed)) {
 			msg->size = parsed.vsize;
 			stats->sized_by_name++;
 		} else if (maildir_scan_cache_lookup(md, &cache, msg,
@@ -923,6 +943,27 @@ ssize_t maildir_reader_read(struct maildir_reader *reader, unsigned char *buf,
 				 avail, buf, &consumed);
 	reader->in_pos += consumed;
 	return (ssize_t)n;
+}
+
+int maildir_reader_prefill(struct maildir_reader *reader, const char **error_r)
+{
+	ssize_t got;
+
+	if (reader->in_pos < reader->in_len || reader->eof || reader->unread == 0)
+		return 0;
+	do {
+		got = read(reader->fd, reader->in, sizeof(reader->in));
+	} while (got < 0 && errno == EINTR);
+	if (got < 0) {
+		*error_r = strerror(errno);
+		return -1;
+	}
+	reader->in_pos = 0;
+	reader->in_len = (size_t)got;
+	reader->eof = got == 0;
+	reader->unread = (uint64_t)got < reader->unread ?
+	    reader->unread - (uint64_t)got : 0;
+	return 0;
 }
 
 const char *maildir_reader_terminator(const struct maildir_reader *reader)

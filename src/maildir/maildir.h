@@ -142,6 +142,11 @@ enum maildir_read_result maildir_reader_open(struct maildir *md, size_t index,
 ssize_t maildir_reader_read(struct maildir_reader *reader, unsigned char *buf,
 			    size_t size, const char **error_r);
 
+/* Read the first block of the file now (a read-ahead while the client
+ * is busy), so that the next maildir_reader_read() needs no system call
+ * for it. Returns 0, or -1 with *error_r. */
+int maildir_reader_prefill(struct maildir_reader *reader, const char **error_r);
+
 /* After the end: the bytes that close the response (".\r\n", or
  * "\r\n.\r\n" after a last line without newline). */
 const char *maildir_reader_terminator(const struct maildir_reader *reader);

@@ -48,6 +48,11 @@ struct pop3_mail_session {
 	struct maildir *maildir;
 	struct maildir_reader *reader;	/* RETR/TOP in progress */
 	uint64_t reader_size;		/* RETR: octets, for the counters */
+	size_t reader_index;
+	struct maildir_reader *ahead;	/* the message after the last RETR,
+					 * opened while the client was busy */
+	size_t ahead_index;
+	size_t want_ahead;		/* index to read ahead, or SIZE_MAX */
 	struct buffer in, out;
 	bool input_eof;
 	const char *close_reason;
@@ -73,6 +78,12 @@ static struct {
 } mail;
 
 static struct pop3_ipc_message mail_message;
+static volatile sig_atomic_t mail_stop_signal;
+
+static void pop3_mail_on_stop(int signo)
+{
+	mail_stop_signal = signo;
+}
 
 static uint64_t pop3_mail_now_ms(void)
 {
@@ -129,6 +140,14 @@ static int pop3_mail_flush(struct pop3_mail_session *s)
 	return 0;
 }
 
+/* Forget the read-ahead. */
+static void pop3_mail_drop_ahead(struct pop3_mail_session *s)
+{
+	if (s->ahead != NULL)
+		maildir_reader_close(&s->ahead);
+	s->want_ahead = SIZE_MAX;
+}
+
 /* Tell the master the session is over, once: before its last reply goes
  * out, so that a client that connects again at once is not counted twice
  * against the connection limits. */
@@ -148,6 +167,7 @@ static void pop3_mail_finish(struct pop3_mail_session *s)
 		event_loop_remove(mail.loop, &s->watch);
 	if (s->reader != NULL)
 		maildir_reader_close(&s->reader);
+	pop3_mail_drop_ahead(s);
 	if (s->state != POP3_MAIL_WAIT_GO || s->close_reason != NULL)
 		log_info("pop3: event=logout address=%s user=%s reason=%s "
 			 "retrieved=%lu retrieved_octets=%llu deleted=%lu "
@@ -201,9 +221,20 @@ static void pop3_mail_start_message(struct pop3_mail_session *s, size_t index,
 {
 	const struct maildir_message *msg = maildir_message(s->maildir, index);
 	const char *error;
+	enum maildir_read_result result;
 
-	switch (maildir_reader_open(s->maildir, index, top_lines, &s->reader,
-				    &error)) {
+	if (s->ahead != NULL && s->ahead_index == index && top_lines < 0) {
+		s->reader = s->ahead;
+		s->ahead = NULL;
+		result = MAILDIR_READ_OK;
+	} else {
+		pop3_mail_drop_ahead(s);
+		result = maildir_reader_open(s->maildir, index, top_lines,
+					     &s->reader, &error);
+	}
+	s->want_ahead = SIZE_MAX;
+	s->reader_index = index;
+	switch (result) {
 	case MAILDIR_READ_OK:
 		break;
 	case MAILDIR_READ_GONE:
@@ -258,6 +289,8 @@ static void pop3_mail_pump(struct pop3_mail_session *s)
 		if (s->reader_size > 0) {
 			s->retrieved++;
 			s->retrieved_octets += s->reader_size;
+			/* clients fetch in order: have the next one ready */
+			s->want_ahead = s->reader_index + 1;
 		}
 	}
 }
@@ -319,6 +352,7 @@ static void pop3_mail_update(struct pop3_mail_session *s)
 				deleted + gone);
 	s->deleted = deleted + gone;
 	s->close_reason = "quit";
+	pop3_mail_drop_ahead(s);
 	/* unlock before the client can read +OK: it may log in again at once */
 	maildir_close(&s->maildir);
 }
@@ -462,6 +496,30 @@ static void pop3_mail_read(struct pop3_mail_session *s)
 	}
 }
 
+/* Open the message after the last RETR and read its first block while
+ * the client digests the reply (loopback round trips, not the server,
+ * bound a one-at-a-time RETR loop). Any failure just skips it. */
+static void pop3_mail_read_ahead(struct pop3_mail_session *s)
+{
+	size_t index = s->want_ahead;
+	const char *error;
+
+	s->want_ahead = SIZE_MAX;
+	if (s->maildir == NULL || index >= maildir_count(s->maildir)
+	    || maildir_message(s->maildir, index)->deleted)
+		return;
+	if (maildir_reader_open(s->maildir, index, -1, &s->ahead, &error)
+	    != MAILDIR_READ_OK) {
+		s->ahead = NULL;
+		return;
+	}
+	if (maildir_reader_prefill(s->ahead, &error) < 0) {
+		maildir_reader_close(&s->ahead);
+		return;
+	}
+	s->ahead_index = index;
+}
+
 /* Bring a session forward after any event; finish it when it is over. */
 static void pop3_mail_progress(struct pop3_mail_session *s)
 {
@@ -491,6 +549,10 @@ static void pop3_mail_progress(struct pop3_mail_session *s)
 	}
 	if (s->close_reason != NULL && s->reader != NULL)
 		maildir_reader_close(&s->reader);
+	if (s->want_ahead != SIZE_MAX && s->ahead == NULL && s->reader == NULL
+	    && s->close_reason == NULL && buffer_length(&s->out) == 0
+	    && memchr(buffer_data(&s->in), '\n', buffer_length(&s->in)) == NULL)
+		pop3_mail_read_ahead(s);
 	want = 0;
 	if (!s->input_eof && s->close_reason == NULL)
 		want |= EVENT_READ;
@@ -547,6 +609,7 @@ static void pop3_mail_new_session(const struct pop3_ipc_message *msg)
 	s->watch.handler = pop3_mail_on_client;
 	s->watch.context = s;
 	s->state = POP3_MAIL_WAIT_GO;
+	s->want_ahead = SIZE_MAX;
 	memcpy(s->user, head.user, sizeof(s->user));
 	memcpy(s->method, head.method, sizeof(s->method));
 	memcpy(s->address_text, head.address_text, sizeof(s->address_text));
@@ -731,9 +794,28 @@ void pop3_mail_run(struct pop3d *pop3d, int channel_fd, uid_t uid, gid_t gid)
 	mail.channel.handler = pop3_mail_on_channel;
 	if (event_loop_add(mail.loop, &mail.channel, EVENT_READ) < 0)
 		log_fatal(EX_OSERR, "pop3: mail process: epoll: %s", strerror(errno));
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = pop3_mail_on_stop;
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+	}
 	for (;;) {
 		uint64_t now;
 
+		if (mail_stop_signal != 0) {
+			/* stopped: sessions end without QUIT's deletions */
+			while (mail.sessions != NULL) {
+				if (mail.sessions->close_reason == NULL)
+					mail.sessions->close_reason = "shutdown";
+				if (mail.sessions->state == POP3_MAIL_ACTIVE)
+					(void)pop3_mail_flush(mail.sessions);
+				pop3_mail_finish(mail.sessions);
+			}
+			_exit(0);
+		}
 		if (mail.master_gone && mail.session_count == 0)
 			_exit(0);
 		(void)event_loop_run_once(mail.loop, 1000);

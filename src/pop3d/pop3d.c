@@ -916,7 +916,8 @@ static void pop3d_start_connection(int fd, const struct sockaddr_storage *ss,
 		nonce ^= (uint64_t)time(NULL) * 2654435761u;
 	snprintf(conn->client.apop_timestamp, sizeof(conn->client.apop_timestamp),
 		 "<%llu.%llu.%016llx@%.64s>", (unsigned long long)getpid(),
-		 ++counter, (unsigned long long)nonce, pop3d.hostname);
+		 (unsigned long long)time(NULL),
+		 (unsigned long long)(nonce ^ ++counter), pop3d.hostname);
 	for (attempt = 0;; attempt++) {
 		spawn_close_fd = fd;	/* a login process spawned now must not keep it */
 		login = attempt < 3 ? pop3d_idle_login() : NULL;
@@ -994,8 +995,20 @@ static void pop3d_on_signal(struct event_watch *watch, unsigned events)
 
 	while (read(watch->fd, &info, sizeof(info)) == sizeof(info)) {
 		if (info.ssi_signo == SIGCHLD) {
-			while (waitpid(-1, NULL, WNOHANG) > 0)
-				;
+			int status;
+			pid_t pid;
+
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+				if (WIFSIGNALED(status) && !stopping)
+					log_error("pop3: process %ld ended by "
+						  "signal %d", (long)pid,
+						  WTERMSIG(status));
+				else if (WIFEXITED(status)
+					 && WEXITSTATUS(status) != 0)
+					log_error("pop3: process %ld exited "
+						  "with status %d", (long)pid,
+						  WEXITSTATUS(status));
+			}
 		} else if (info.ssi_signo == SIGHUP)
 			log_info("pop3: event=reload (the password file is "
 				 "re-read whenever it changes)");

@@ -549,7 +549,7 @@ class Env:
         return path
 
     def start(self, extra=(), tls=False, pop3s=False, store=None,
-              expect_start=True, pop3=True):
+              expect_start=True, pop3=True, listen=None):
         """Start a server on free loopback ports; .address / .tls_address are
         the (host, port) of its pop3_listen / pop3s_listen endpoints."""
         for attempt in range(5):
@@ -559,7 +559,8 @@ class Env:
                      'relay_window = 30m',
                      'passwd_file = ' + self.passwd,
                      'mail_location = maildir:~/Maildir',
-                     'pop3_listen = ' + ('127.0.0.1:%d' % port if pop3 else ''),
+                     'pop3_listen = ' + (listen or ('127.0.0.1:%d' % port
+                                                    if pop3 else '')),
                      'login_user = nobody']
             if pop3s:
                 lines.append('pop3s_listen = 127.0.0.1:%d' % sport)
@@ -819,8 +820,9 @@ def case_apop(env):
 @case('login/auth-plain',
       'AUTH lists PLAIN; AUTH PLAIN with an initial response and with a "+ " '
       'continuation both log in and record a grant; "*" cancels with -ERR; '
-      '"=" (empty) and wrong credentials fail; neither the password nor the '
-      'base64 blob reaches the log')
+      '"=" (empty) and wrong credentials fail; an authzid other than the '
+      'authcid is refused, the same one accepted; neither the password nor '
+      'the base64 blob reaches the log')
 def case_auth_plain(env):
     env.add_user('joe', 'plain-pw-5')
     s = env.start()
@@ -856,9 +858,20 @@ def case_auth_plain(env):
     expect_err(c.cmd('AUTH PLAIN !!notbase64!!'), 'invalid base64')
     expect_err(c.cmd('AUTH CRAM-MD5'), 'unsupported mechanism')
     c.close()
+    # RFC 4616: an authzid equal to the authcid is the same login; another
+    # authzid is refused; the mechanism name is case-insensitive.
+    c = env.raw(s, source='127.0.0.4')
+    other = base64.b64encode(b'amy\0joe\0plain-pw-5').decode()
+    expect_err(c.cmd('AUTH PLAIN ' + other), 'authzid amy for authcid joe')
+    check(not env.granted('127.0.0.4'), 'refused authzid: no grant')
+    same = base64.b64encode(b'joe\0joe\0plain-pw-5').decode()
+    got = c.cmd('auth plain ' + same)
+    check(got == b'+OK Logged in.', 'authzid = authcid, lower-case "auth '
+          'plain": %r' % got)
+    c.cmd('QUIT')
     m = s.wait_log(r'event=login .*method=\S*PLAIN\S*')
     check(m is not None, 'login line with method=...PLAIN...: %r' % s.log())
-    log_has_no_secret(s, ['plain-pw-5', blob, 'wrong-pw', bad])
+    log_has_no_secret(s, ['plain-pw-5', blob, 'wrong-pw', bad, other, same])
 
 
 @case('tls/stls-poplib',
@@ -1127,7 +1140,8 @@ def case_dele_drop(env):
 @case('mailbox/in-use',
       'a second concurrent session for the same mailbox gets "-ERR [IN-USE] '
       '..." with no grant and changes nothing; after the first QUITs the mailbox can be '
-      'opened again; another user is not affected')
+      'opened again, also at once, 20 times in a row (the lock is released '
+      'before QUIT\'s +OK); another user is not affected')
 def case_in_use(env):
     env.add_user('joe', 'pw')
     env.add_user('amy', 'pw2', uid=5001)
@@ -1159,6 +1173,15 @@ def case_in_use(env):
     check(int(stat[1]) == len(MESSAGES) - 1, 'after the first QUIT: reopened, '
           'the DELE of the first session applied: %r' % stat)
     again.cmd('QUIT')
+    # The lock is released before QUIT's +OK: a client that logs in again
+    # at once (as fetchmail in a loop does) never sees [IN-USE].
+    for i in range(20):
+        c = env.raw(s, source='127.0.0.%d' % (2 + i % 2))
+        c.send('USER joe\r\nPASS pw\r\nSTAT\r\nQUIT\r\n')
+        got = [c.line() for _ in range(4)]
+        check(got[1] == b'+OK Logged in.' and got[3].startswith(b'+OK'),
+              'login %d right after the previous QUIT\'s +OK: %r' % (i, got))
+        c.close()
 
 
 @case('mailbox/uidl-stable',
@@ -1219,6 +1242,72 @@ def case_uidl(env):
     check(kept <= set(last) and len(last) == 3, 'old UIDs kept, one new: %r'
           % last)
     c.cmd('QUIT')
+
+
+@case('mailbox/dovecot-names-and-size-cache',
+      'messages named as Dovecot names them (",S=size,W=crlf-size:2,S") list '
+      'the right sizes; a name whose S= does not match the file is not '
+      'trusted (LIST and RETR agree with the bytes); sizes stay right in a '
+      'second session (size cache) and after a file is replaced by another '
+      'of a different size under the same base name')
+def case_dovecot_names(env):
+    env.add_user('joe', 'pw')
+    md = env.maildir('joe')
+    want = {}
+    for i, name in enumerate(('plain', 'dots', 'eightbit')):
+        data = MESSAGES[name]
+        base = '17000000%02d.M%dP1.dovecot' % (i, i)
+        full = '%s,S=%d,W=%d:2,S' % (base, len(data), len(crlf_form(data)))
+        env.deliver('joe', data, name=full, sub='cur')
+        want[base] = data
+    # S= says 5 but the file is longer: the name must not be trusted.
+    data = MESSAGES['toplines']
+    env.deliver('joe', data, name='1700000099.M9P1.liar,S=5,W=6:2,', sub='cur')
+    want['1700000099.M9P1.liar'] = data
+    s = env.start()
+
+    def session():
+        c = env.raw(s)
+        c.login('joe', 'pw')
+        expect_ok(c.cmd('LIST'), 'LIST')
+        sizes = dict(l.split() for l in c.multi())
+        got = []
+        for num, size in sizes.items():
+            head = c.cmd('RETR %s' % num.decode())
+            expect_ok(head, 'RETR %s' % num)
+            raw = c.multi_raw()
+            match = [d for d in want.values() if wire_form(d) == raw]
+            check(match, 'RETR %s returns one of the files: %r' % (num, raw[:80]))
+            liar = match[0] == want['1700000099.M9P1.liar']
+            check(int(size) == len(crlf_form(match[0])), 'LIST %s says %s, '
+                  'the CRLF form has %d octets' % (num, size,
+                                                   len(crlf_form(match[0]))),
+                  )
+            m = re.match(rb'^\+OK (\d+) octets', head)
+            check(m is None or int(m.group(1)) == len(crlf_form(match[0])),
+                  'RETR %s announces %r, the CRLF form has %d octets'
+                  % (num, head, len(crlf_form(match[0]))),
+                  )
+            got.append(raw)
+        c.cmd('QUIT')
+        c.wait_closed(5)
+        return got
+    first = session()
+    check(len(first) == 4, 'four messages listed')
+    second = session()
+    check(sorted(first) == sorted(second), 'second session (size cache): same')
+    # Another program replaces a file under the same base name (different
+    # size, different flags): the cached size must not be used.
+    old = [os.path.join(md, 'cur', n) for n in os.listdir(os.path.join(md, 'cur'))
+           if n.startswith('1700000000.M0P1.dovecot')]
+    check(len(old) == 1, 'the file of 1700000000.M0P1.dovecot: %r' % old)
+    os.unlink(old[0])
+    bigger = MESSAGES['plain'] + b'one more line\n' * 10
+    env.deliver('joe', bigger, name='1700000000.M0P1.dovecot:2,RS', sub='cur')
+    want['1700000000.M0P1.dovecot'] = bigger
+    third = session()
+    check(wire_form(bigger) in third, 'the replaced file is served with its '
+          'new bytes and size')
 
 
 @case('protocol/capa',
@@ -1780,8 +1869,8 @@ def case_hostile_maildir(env):
       'a user added to passwd_file can log in after SIGHUP (or by itself); '
       'with pop3_max_connections = 3 a fourth connection gets -ERR '
       '[SYS/TEMP] and is closed while the three are served; SIGTERM stops '
-      'the server with exit 0 and a logged-in session finishes or ends, '
-      'deleting nothing without QUIT')
+      'the server with exit 0, its child processes end too, and a logged-in '
+      'session with a DELE pending deletes nothing')
 def case_server(env):
     env.add_user('joe', 'pw')
     env.deliver('joe', MESSAGES['plain'])
@@ -1809,8 +1898,24 @@ def case_server(env):
     b.multi()
     expect_ok(d.cmd('CAPA'), 'third served')
     d.multi()
+    kids = descendants(s.pid)
     rc = s.stop()
     check(rc == 0, 'SIGTERM: exit 0, got %s' % rc)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        alive = []
+        for k in kids:
+            try:
+                with open('/proc/%d/stat' % k) as f:
+                    if f.read().rsplit(')', 1)[1].split()[0] != 'Z':
+                        alive.append(k)
+            except OSError:
+                pass
+        if not alive:
+            break
+        time.sleep(0.05)
+    check(not alive, 'after SIGTERM the login, auth and mail processes %s '
+          'end too; still running: %s' % (kids, alive))
     try:
         a.sock.settimeout(5)
         a.cmd('NOOP')
@@ -1934,6 +2039,81 @@ def case_names(env):
           'no variant of joe logs in: %r' % answers)
     check(answers['JOE'] == answers['nosuch'], '"JOE" answered like an '
           'unknown user: %r' % answers)
+
+
+@case('ipv6/loopback',
+      'a server listening on [::1] (and 127.0.0.1 in one pop3_listen list) '
+      'serves poplib over IPv6: login from ::1 records the grant for ::1 '
+      '(vsmtprelay check ::1), the log says address=::1, CAPA offers USER '
+      '(loopback)')
+def case_ipv6(env):
+    env.add_user('joe', 'pw')
+    env.deliver('joe', MESSAGES['plain'])
+    s6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s6.bind(('::1', 0))
+    port6 = s6.getsockname()[1]
+    s6.close()
+    s = env.start(listen='[::1]:%d, 127.0.0.1:%d' % (port6, free_port()))
+    check(not env.granted('::1'), 'no grant for ::1 before')
+    p = poplib.POP3('::1', port6, timeout=IO_TIMEOUT)
+    env.clients.append(p)
+    capa = p.capa()
+    check('USER' in capa, 'CAPA over ::1 offers USER: %r' % capa)
+    p.user('joe')
+    check(p.pass_('pw') == b'+OK Logged in.', 'login over IPv6')
+    check(env.granted('::1'), 'vsmtprelay check ::1: granted')
+    _, lines, _ = p.retr(1)
+    check(lines == poplib_lines(MESSAGES['plain']), 'RETR over IPv6')
+    p.quit()
+    check(s.wait_log(r'event=login address=::1 ') is not None,
+          'login line address=::1: %r' % s.log())
+
+
+@case('store/recorder',
+      'with relay_db_recorder set, logins hand their grants to a running '
+      'relaygate-recorder and vsmtprelay sees them; with the recorder '
+      'stopped the server writes the store itself and no grant is lost')
+def case_recorder(env):
+    env.add_user('joe', 'pw')
+    recorder = os.path.join(os.path.dirname(env.binary), 'relaygate-recorder')
+    check(os.access(recorder, os.X_OK), 'relaygate-recorder built: %s' % recorder)
+    sock = env.path('recorder.sock')
+    conf = env.write_conf(['relay_db = ' + env.store,
+                           'relay_db_recorder = unix:' + sock,
+                           'relay_db_lock_timeout = 10s'])
+    logf = open(env.path('recorder.log'), 'ab')
+    proc = subprocess.Popen([recorder, '-F', '-c', conf], stdin=subprocess.DEVNULL,
+                            stdout=logf, stderr=logf)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        check(os.path.exists(sock), 'recorder socket %s appeared' % sock)
+        time.sleep(0.1)
+        s = env.start(extra=['relay_db_recorder = unix:' + sock,
+                             'relay_db_lock_timeout = 10s'])
+        c = env.raw(s)
+        c.login('joe', 'pw')
+        check(env.granted('127.0.0.2'), 'grant through the recorder visible '
+              'right after +OK')
+        c.cmd('QUIT')
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+        with open(env.path('recorder.log'), 'rb') as f:
+            rlog = f.read().decode(errors='replace')
+        check(re.search(r'summary .*grants=1 ', rlog) is not None,
+              'the recorder wrote the one grant (its summary says grants=1): '
+              '%r' % rlog)
+        c = env.raw(s, '127.0.0.3')
+        c.login('joe', 'pw')
+        check(env.granted('127.0.0.3'), 'recorder stopped: the grant is '
+              'written directly')
+        c.cmd('QUIT')
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+        logf.close()
 
 
 @case('limits/per-ip',
@@ -2062,6 +2242,22 @@ def case_root():
     return base
 
 
+def sanitizer_reports(env):
+    """An error text when a server log of ENV holds an ASan/UBSan/LSan
+    report or a child that died of a signal, else None."""
+    for s in env.servers:
+        log = s.log()
+        for word in ('AddressSanitizer', 'LeakSanitizer', 'runtime error:',
+                     'UndefinedBehaviorSanitizer', 'signal=SEGV',
+                     'killed by signal', 'Segmentation fault',
+                     'ended; starting another'):
+            if word in log:
+                i = log.index(word)
+                return ('server log %s reports %r:\n%s'
+                        % (s.log_path, word, log[max(0, i - 500):i + 3000]))
+    return None
+
+
 def make_cert(directory):
     """A self-signed certificate for localhost, valid two days."""
     cert = os.path.join(directory, 'cert.pem')
@@ -2130,6 +2326,8 @@ def main(cases=CASES, prefix='pop3d-'):
         finally:
             env.cleanup()
         took = time.monotonic() - started
+        if error is None:
+            error = sanitizer_reports(env)
         if error is None and OUTCOME.fixed:
             error = ('known bug no longer seen (remove it from EXPECTED_TO_FAIL): '
                      + ', '.join(OUTCOME.fixed))
