@@ -6,7 +6,7 @@ MESON ?= meson
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 15
 
 .PHONY: all deps check check-plain check-asan check-fuzz demo demo-stop install clean
 
@@ -35,7 +35,7 @@ check-fuzz:
 	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang $(MESON) setup $(FUZZ_BUILD) -Dfuzz=true \
 		-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 	$(MESON) compile -C $(FUZZ_BUILD)
-	FUZZ_SECONDS=$(FUZZ_SECONDS) $(MESON) test -C $(FUZZ_BUILD) --print-errorlogs --suite fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(MESON) test -C $(FUZZ_BUILD) --print-errorlogs --suite fuzz -t 0
 
 demo: all
 	@sh scripts/install-deps.sh demo

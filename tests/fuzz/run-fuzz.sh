@@ -1,6 +1,7 @@
 #!/bin/sh
 # run-fuzz.sh TARGET CORPUS SECONDS ARTIFACT_DIR [LIBFUZZER_ARGS...]
-# Run one libFuzzer target for SECONDS on a copy of the seed corpus CORPUS
+# Run one libFuzzer target for SECONDS (FUZZ_SECONDS in the environment
+# wins: `FUZZ_SECONDS=600 make check-fuzz`) on a copy of the seed corpus CORPUS
 # in a temporary directory (new inputs never land in the source tree).
 # Crashes are saved under ARTIFACT_DIR; the exit status is libFuzzer's.
 set -u
@@ -8,7 +9,7 @@ if [ $# -lt 4 ]; then
 	echo "usage: $0 TARGET CORPUS SECONDS ARTIFACT_DIR [ARGS...]" >&2
 	exit 64
 fi
-target=$1 corpus=$2 seconds=$3 artifacts=$4
+target=$1 corpus=$2 seconds=${FUZZ_SECONDS:-$3} artifacts=$4
 shift 4
 work=$(mktemp -d "${TMPDIR:-/tmp}/relaygate-fuzz.XXXXXX") || exit 75
 trap 'rm -rf "$work"' EXIT
