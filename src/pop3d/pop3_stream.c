@@ -202,15 +202,6 @@ enum pop3_stream_status pop3_stream_read_line(struct pop3_stream *stream,
 	}
 }
 
-size_t pop3_stream_buffered(const struct pop3_stream *stream)
-{
-	size_t pending = stream->in_end - stream->in_start;
-
-	if (stream->ssl != NULL)
-		pending += (size_t)SSL_pending(stream->ssl);
-	return pending;
-}
-
 size_t pop3_stream_take_buffered(struct pop3_stream *stream, void *buf,
 				 size_t size)
 {
@@ -223,20 +214,6 @@ size_t pop3_stream_take_buffered(struct pop3_stream *stream, void *buf,
 	if (stream->in_start == stream->in_end)
 		stream->in_start = stream->in_end = 0;
 	return avail;
-}
-
-int pop3_stream_unread(struct pop3_stream *stream, const void *data,
-		       size_t len)
-{
-	size_t avail = stream->in_end - stream->in_start;
-
-	if (avail + len > sizeof(stream->in))
-		return -1;
-	memmove(stream->in + len, stream->in + stream->in_start, avail);
-	memcpy(stream->in, data, len);
-	stream->in_start = 0;
-	stream->in_end = avail + len;
-	return 0;
 }
 
 /* Write DATA to the peer now, waiting at most timeout_ms per step. */
@@ -326,23 +303,6 @@ void pop3_stream_write(struct pop3_stream *stream, const void *data,
 		p += room;
 		len -= room;
 	}
-}
-
-unsigned char *pop3_stream_space(struct pop3_stream *stream, size_t min,
-				 size_t *room_r)
-{
-	if (sizeof(stream->out) - stream->out_len < min
-	    && pop3_stream_flush(stream) < 0)
-		return NULL;
-	if (stream->write_failed)
-		return NULL;
-	*room_r = sizeof(stream->out) - stream->out_len;
-	return stream->out + stream->out_len;
-}
-
-void pop3_stream_commit(struct pop3_stream *stream, size_t n)
-{
-	stream->out_len += n;
 }
 
 void pop3_stream_puts(struct pop3_stream *stream, const char *text)

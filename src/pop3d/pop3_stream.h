@@ -47,30 +47,13 @@ enum pop3_stream_status pop3_stream_read_line(struct pop3_stream *stream,
 					      char *line, size_t max,
 					      size_t *len_r);
 
-/* Bytes of input already read and not yet consumed. */
-size_t pop3_stream_buffered(const struct pop3_stream *stream);
-
 /* Take up to SIZE buffered input bytes (for handing the rest over). */
 size_t pop3_stream_take_buffered(struct pop3_stream *stream, void *buf,
 				 size_t size);
 
-/* Put DATA back as if read from the peer (input handed over by another
- * process). At most POP3_STREAM_IN_SIZE bytes; -1 if it does not fit. */
-int pop3_stream_unread(struct pop3_stream *stream, const void *data,
-		       size_t len);
-
 /* Queue LEN bytes of output; the buffer is written out when full. */
 void pop3_stream_write(struct pop3_stream *stream, const void *data,
 		       size_t len);
-
-/* Room in the output buffer for at least MIN bytes (flushing first if
- * needed): write up to *ROOM_R bytes there, then pop3_stream_commit().
- * NULL once a write failed. */
-unsigned char *pop3_stream_space(struct pop3_stream *stream, size_t min,
-				 size_t *room_r);
-
-/* N bytes were put at pop3_stream_space(). */
-void pop3_stream_commit(struct pop3_stream *stream, size_t n);
 
 /* Queue a NUL-terminated string. */
 void pop3_stream_puts(struct pop3_stream *stream, const char *text);
