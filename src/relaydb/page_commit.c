@@ -628,15 +628,16 @@ static bool commit_plan_changes_size(const struct commit_plan *plan)
 	return false;
 }
 
-/* Copy SIZE bytes of FROM to the start of TO. Returns 0 or an errno. */
-static int file_copy(int from, int to, off_t size)
+/* Copy the bytes [IN, END) of FROM to the same offsets of TO. Returns 0
+ * or an errno value. */
+static int file_copy_range(int from, int to, off_t in, off_t end)
 {
-	off_t in = 0, out = 0;
+	off_t out = in;
 	char buf[65536];
 
-	while (in < size) {
+	while (in < end) {
 		ssize_t n = copy_file_range(from, &in, to, &out,
-					    (size_t)(size - in), 0);
+					    (size_t)(end - in), 0);
 
 		if (n > 0)
 			continue;
@@ -649,9 +650,9 @@ static int file_copy(int from, int to, off_t size)
 			return errno;
 		break;	/* no copy_file_range here: copy by hand */
 	}
-	while (in < size) {
-		size_t want = size - in < (off_t)sizeof(buf)
-		    ? (size_t)(size - in) : sizeof(buf);
+	while (in < end) {
+		size_t want = end - in < (off_t)sizeof(buf)
+		    ? (size_t)(end - in) : sizeof(buf);
 		ssize_t n = pread(from, buf, want, in);
 
 		if (n < 0 && errno == EINTR)
@@ -664,6 +665,39 @@ static int file_copy(int from, int to, off_t size)
 				   in) < 0)
 			return errno;
 		in += n;
+	}
+	return 0;
+}
+
+/* Make TO a copy of the first SIZE bytes of FROM. TO is new and empty:
+ * only FROM's data is copied and its holes stay holes (a hash file has
+ * many: the pages of buckets Berkeley DB has reserved but not yet used),
+ * which halves the copy and what a later sync writes. Returns 0 or an
+ * errno value. */
+static int file_copy(int from, int to, off_t size)
+{
+	off_t data = 0, hole;
+	int err;
+
+	if (ftruncate(to, size) < 0)
+		return errno;
+	while (data < size) {
+		data = lseek(from, data, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			return 0;	/* only holes from here on */
+		if (data < 0)	/* no SEEK_DATA here: copy it all */
+			return file_copy_range(from, to, 0, size);
+		if (data >= size)
+			return 0;
+		hole = lseek(from, data, SEEK_HOLE);
+		if (hole < 0)
+			return file_copy_range(from, to, 0, size);
+		if (hole > size)
+			hole = size;
+		err = file_copy_range(from, to, data, hole);
+		if (err != 0)
+			return err;
+		data = hole;
 	}
 	return 0;
 }
@@ -684,6 +718,7 @@ static int commit_plan_execute_replace(int fd, const struct commit_plan *plan)
 	char tmp[sizeof(capture.path) + 32];
 	struct stat st, new_st;
 	int tmp_fd, err = 0;
+	off_t copied;
 	size_t i;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.grow.%ld", capture.path,
@@ -698,15 +733,15 @@ static int commit_plan_execute_replace(int fd, const struct commit_plan *plan)
 	/* After a truncation only the bytes before it are the old file's;
 	 * the pages libdb wrote past it (when it freed the last page and then
 	 * grew the file again) follow, and the size is libdb's last one. */
-	err = file_copy(fd, tmp_fd, plan->truncate ? plan->kept : plan->old_size);
+	copied = plan->truncate ? plan->kept : plan->old_size;
+	err = file_copy(fd, tmp_fd, copied);
 	for (i = 0; i < plan->count && err == 0; i++) {
 		if (page_write_all(tmp_fd, plan->pages[i]->data,
 				   plan->pages[i]->size,
 				   plan->pages[i]->offset) < 0)
 			err = errno;
 	}
-	if (err == 0 && plan->truncate
-	    && ftruncate(tmp_fd, plan->new_size) < 0)
+	if (err == 0 && ftruncate(tmp_fd, plan->new_size) < 0)
 		err = errno;
 	/* The old owner if we may (root); else at least the group. */
 	if (err == 0 && fchown(tmp_fd, st.st_uid, st.st_gid) < 0

@@ -29,10 +29,25 @@
 #include "file_lock.h"
 #include "page_commit.h"
 
-/* How often a writer retries when the file at the path changed under it. */
-#define HASH_OPEN_ATTEMPTS 20
+/* A session whose file was replaced at the path while it waited for the
+ * lock starts again with the new file, for as long as the lock timeout
+ * lasts (a growing store is replaced often, and every waiter of the old
+ * file then queues again), and at least this many times. */
+#define HASH_OPEN_ATTEMPTS_MIN 20
 /* Cache for whole-file operations (expire, load), bytes. */
 #define HASH_BULK_CACHE (64 * 1024 * 1024)
+/* The shape of a store relaygate creates (Berkeley DB fixes it in the
+ * file at creation). Without a fill factor, Berkeley DB splits a bucket
+ * only once it has overflowed onto a new page at the end of the file, so
+ * a growing map changes size every few hundred grants, and each change of
+ * size is a replacement of the whole file (page_commit.c). With 64 keys a
+ * bucket (a 4 KiB page holds about 130 IPv4 or 75 IPv6 entries) buckets
+ * split before they overflow and the file grows only when the table
+ * doubles; room for 4,096 keys at creation spares the first doublings
+ * (the empty file is 260 KiB, sparse on disk). */
+#define HASH_FILL_FACTOR 64
+#define HASH_INITIAL_KEYS 4096
+#define HASH_PRESIZE_MAX (16u * 1024 * 1024)
 /* Longest key or value we handle when reading entries back. */
 #define HASH_FIELD_MAX 1024
 
@@ -97,6 +112,18 @@ static size_t hash_keys(const struct address *address,
 /* Create an empty store at PATH through a temporary file in the same
  * directory; REPLACE a zero-length file (which we hold locked) or only
  * link the new file in if nothing is at PATH. */
+/* Give a DB handle about to create a file relaygate's shape, with room
+ * for at least KEYS keys. */
+static void hash_set_shape(DB *hdb, size_t keys)
+{
+	if (keys < HASH_INITIAL_KEYS)
+		keys = HASH_INITIAL_KEYS;
+	if (keys > HASH_PRESIZE_MAX)
+		keys = HASH_PRESIZE_MAX;
+	(void)hdb->set_h_ffactor(hdb, HASH_FILL_FACTOR);
+	(void)hdb->set_h_nelem(hdb, (u_int32_t)keys);
+}
+
 static int hash_create_empty(struct relaydb *db, bool replace)
 {
 	const char *path = db->location;
@@ -117,6 +144,7 @@ static int hash_create_empty(struct relaydb *db, bool replace)
 		return -1;
 	}
 	hdb->set_errcall(hdb, hash_db_errcall);
+	hash_set_shape(hdb, 0);
 	ret = hdb->open(hdb, NULL, tmp, NULL, DB_HASH, DB_CREATE | DB_EXCL,
 			0644);
 	if (ret == 0)
@@ -200,20 +228,41 @@ static int hash_check_key_style(struct relaydb *db, struct hash_session *session
 	return 0;
 }
 
+static unsigned hash_elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(now.tv_sec - start->tv_sec) * 1000
+	    + (now.tv_nsec - start->tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms > UINT32_MAX ? UINT32_MAX : (unsigned)ms;
+}
+
 /* Open and lock the store for reading or writing; for bulk operations use
  * a large cache. On success the caller must commit or abort. */
 static int hash_session_begin(struct relaydb *db, bool write, bool bulk,
 			      struct hash_session *session)
 {
 	const char *path = db->location;
-	unsigned attempt;
+	unsigned attempt, timeout_ms = db->settings.lock_timeout_ms;
+	struct timespec start;
+	bool opened = false;
 	int ret;
 
 	session->fd = -1;
 	session->db = NULL;
 	session->write = write;
-	for (attempt = 0; attempt < HASH_OPEN_ATTEMPTS; attempt++) {
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (attempt = 0;; attempt++) {
 		struct stat fd_st, path_st;
+		unsigned waited_ms = hash_elapsed_ms(&start);
+
+		if (attempt >= HASH_OPEN_ATTEMPTS_MIN
+		    && waited_ms >= db->settings.lock_timeout_ms)
+			break;
+		timeout_ms = db->settings.lock_timeout_ms > waited_ms
+		    ? db->settings.lock_timeout_ms - waited_ms : 0;
 
 		session->fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 		if (session->fd < 0) {
@@ -230,8 +279,7 @@ static int hash_session_begin(struct relaydb *db, bool write, bool bulk,
 			return -1;
 		}
 		if (file_lock(session->fd, write ? FILE_LOCK_EXCLUSIVE
-			      : FILE_LOCK_SHARED,
-			      db->settings.lock_timeout_ms) < 0) {
+			      : FILE_LOCK_SHARED, timeout_ms) < 0) {
 			int err = errno;
 
 			hash_session_abort(session);
@@ -269,11 +317,14 @@ static int hash_session_begin(struct relaydb *db, bool write, bool bulk,
 					  "file", path);
 			return -1;
 		}
+		opened = true;
 		break;
 	}
-	if (attempt == HASH_OPEN_ATTEMPTS) {
+	if (!opened) {
 		relaydb_set_error(db, RELAYDB_ERROR_TEMPORARY,
-				  "%s keeps being replaced; giving up", path);
+				  "%s was replaced %u times while waiting "
+				  "for its lock (%u ms); giving up", path,
+				  attempt, db->settings.lock_timeout_ms);
 		return -1;
 	}
 	if (write && page_commit_begin(session->fd, path) < 0) {
@@ -913,6 +964,7 @@ static int hash_replace_all(struct relaydb *db,
 	}
 	hdb->set_errcall(hdb, hash_db_errcall);
 	(void)hdb->set_cachesize(hdb, 0, HASH_BULK_CACHE, 1);
+	hash_set_shape(hdb, count);
 	ret = hdb->open(hdb, NULL, tmp, NULL, DB_HASH, DB_CREATE | DB_EXCL,
 			st.st_mode & 07777);
 	for (i = 0; ret == 0 && i < count; i++) {

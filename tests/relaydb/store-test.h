@@ -31,6 +31,8 @@
 
 #include <netinet/in.h>
 
+#include <db.h>
+
 #include "address.h"
 #include "relaydb.h"
 
@@ -268,6 +270,43 @@ static inline void store_test_wait_unlocked(const char *path, bool *waited_r)
 }
 
 /* Open the store at PATH with a long lock wait. */
+/* Create PATH, if it does not exist, as an empty hash map the way
+ * makemap(8) and postmap(1) make one: Berkeley DB's defaults, no fill
+ * factor. Such a map grows by one overflow page every few hundred keys,
+ * and each growth replaces the file (page_commit.c); a store relaygate
+ * creates itself has a fill factor and grows only when its table
+ * doubles. Tests of the replacement path start from this shape. */
+static inline void store_test_create_makemap_shape(const char *path)
+{
+	DB *hdb;
+	int ret;
+
+	if (access(path, F_OK) == 0)
+		return;
+	if ((ret = db_create(&hdb, NULL, 0)) != 0)
+		store_test_fatal("db_create: %s", db_strerror(ret));
+	ret = hdb->open(hdb, NULL, path, NULL, DB_HASH, DB_CREATE | DB_EXCL,
+			0644);
+	if (ret == 0)
+		ret = hdb->close(hdb, 0);
+	else
+		(void)hdb->close(hdb, 0);
+	if (ret != 0)
+		store_test_fatal("creating %s like makemap: %s", path,
+				 db_strerror(ret));
+}
+
+/* Tests given the argument "--makemap-shape" start from such a store. */
+static bool store_test_makemap_shape;
+
+static inline void store_test_parse_args(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "--makemap-shape") == 0)
+		store_test_makemap_shape = true;
+	else if (argc != 1)
+		store_test_fatal("usage: %s [--makemap-shape]", argv[0]);
+}
+
 static inline struct relaydb *store_test_open(const char *path, unsigned timeout_ms,
 				       bool create)
 {
@@ -275,6 +314,8 @@ static inline struct relaydb *store_test_open(const char *path, unsigned timeout
 	struct relaydb *db;
 	const char *error;
 
+	if (create && store_test_makemap_shape)
+		store_test_create_makemap_shape(path);
 	memset(&settings, 0, sizeof(settings));
 	settings.location = path;
 	settings.lock_timeout_ms = timeout_ms;

@@ -493,7 +493,7 @@ static void setup_postfix(const char *dir)
 	fclose(f);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	pid_t writers[WRITERS], readers[READERS], mtas[MTA_READERS];
 	unsigned long long expected_keys = 0, lookups = 0, found = 0;
@@ -509,6 +509,7 @@ int main(void)
 	unsigned i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	store_test_parse_args(argc, argv);
 	store_test_seed("STORE_CONCURRENCY_SEED");
 	shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE,
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -481,7 +481,7 @@ static bool crash_round(const char *path, struct relaydb *reader,
 	return ok;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	char dir[4096], path[4200];
 	struct store_test_view view;
@@ -497,6 +497,7 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (text != NULL && *text != '\0')
 		rounds = (unsigned)strtoul(text, NULL, 10);
+	store_test_parse_args(argc, argv);
 	store_test_seed("STORE_CRASH_SEED");
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		store_test_fatal("prctl(PR_SET_CHILD_SUBREAPER): %s",

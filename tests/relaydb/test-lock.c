@@ -65,6 +65,52 @@ static bool holder_stop(struct holder *holder)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/* Start a process that replaces PATH (a copy renamed over it, as a
+ * growing update does) TIMES times, each time holding LOCK_EX on the file
+ * it replaces for about a millisecond first. Returns once it holds the
+ * first lock. */
+static pid_t replacer_start(const char *path, unsigned times)
+{
+	int ready[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(ready) < 0)
+		store_test_fatal("pipe: %s", strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		store_test_fatal("fork: %s", strerror(errno));
+	if (pid == 0) {
+		char tmp[4300];
+		struct timespec hold = { 0, 1000000 };
+		unsigned i;
+
+		close(ready[0]);
+		snprintf(tmp, sizeof(tmp), "%s.replacer", path);
+		for (i = 0; i < times; i++) {
+			int fd = open(path, O_RDONLY);
+
+			if (fd < 0 || flock(fd, LOCK_EX) < 0)
+				_exit(2);
+			if (i == 0 && write(ready[1], "L", 1) != 1)
+				_exit(3);
+			nanosleep(&hold, NULL);
+			store_test_copy_file(path, tmp);
+			if (rename(tmp, path) < 0)
+				_exit(4);
+			close(fd);
+		}
+		_exit(0);
+	}
+	close(ready[1]);
+	if (read(ready[0], &c, 1) != 1)
+		store_test_fatal("the replacing process failed to lock %s",
+				 path);
+	close(ready[0]);
+	return pid;
+}
+
 static struct relaydb *open_with_timeout(const char *path, unsigned ms)
 {
 	return store_test_open(path, ms, false);
@@ -210,6 +256,30 @@ int main(void)
 	test_assert_int_eq(run_vsmtprelay(conf, path, err, sizeof(err),
 					  "delete", "192.0.2.1", NULL), 0);
 	test_assert(store_test_verify(path, "writes after the lock"));
+	test_end();
+
+	/* Every replacement sends the waiting writer back to the new file's
+	 * queue; it keeps trying for as long as its timeout lasts (it once
+	 * gave up after 20 replacements, and a growing store under load
+	 * lost grants that way). */
+	test_begin("lock: a writer waiting while the store is replaced 200 "
+		   "times records its grant within its timeout");
+	{
+		struct relaydb *patient = open_with_timeout(path, 30000);
+		pid_t replacer = replacer_start(path, 200);
+		int status;
+
+		address_of("198.51.100.78", &fresh);
+		test_assert(relaydb_record(patient, &fresh, T_GRANT + 20, "u",
+					   "test", &error) == 0);
+		test_assert(waitpid(replacer, &status, 0) == replacer
+			    && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		test_assert_int_eq(relaydb_lookup(patient, &fresh, &when,
+						  &error), RELAYDB_FOUND);
+		test_assert_int_eq(when, T_GRANT + 20);
+		test_assert(store_test_verify(path, "after the replacements"));
+		relaydb_close(&patient);
+	}
 	test_end();
 
 	relaydb_close(&fast);
