@@ -452,8 +452,9 @@ def case_new_mail(env):
 @case('dovecot/flags-keep-uidl-and-bytes',
       'a message relaygate moved to cur/ (":2,") and one Dovecot moved '
       'there, both then flagged \\Seen (and a keyword) through IMAP, so '
-      'renamed by Dovecot to ":2,S" / ":2,Sa", keep the UIDL, LIST size and '
-      'RETR bytes they had; a message flagged while a POP3 session is open '
+      'renamed by Dovecot to ":2,S" / ":2,Sa", keep their UIDL (the base '
+      'name they were delivered under), LIST size, RETR bytes and number '
+      'order; a message flagged while a POP3 session is open '
       'is still retrieved and deleted by that session (found again by its '
       'base name); relaygate renames no file, so the flags stay; both logs '
       'clean')
@@ -518,8 +519,9 @@ def case_flags(env):
 @case('dovecot/pop3-dele-gone-for-imap',
       'DELE + QUIT in relaygate-pop3d removes the message for an IMAP '
       'session that has INBOX selected (NOOP brings its EXPUNGE, FETCH no '
-      'longer has it) and for a new one (STATUS MESSAGES); DELE + RSET and '
-      'a dropped connection delete nothing; both logs clean')
+      'longer has it; a FETCH before that returns no bytes) and for a new '
+      'one (STATUS MESSAGES); DELE + RSET and a dropped connection delete '
+      'nothing; both logs clean')
 def case_pop3_dele(env):
     names = ('plain', 'dots', 'crlf')
     dc, s, bases = setup(env, names)
@@ -531,18 +533,22 @@ def case_pop3_dele(env):
     T.expect_ok(p.rset(), 'RSET')
     T.expect_ok(p.dele(num[bases['crlf']]), 'DELE after RSET')
     p.close()          # dropped without QUIT: nothing deleted
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not re.search(
-            r'event=logout .*reason=disconnect', s.log()):
-        time.sleep(0.02)
+    check(s.wait_log(r'event=logout .*reason=disconnect') is not None,
+          'relaygate logged the dropped session: %r' % s.log())
     check(imap.noop_expunged() == [] and imap.status_messages() == 3,
           'a dropped POP3 session deleted nothing')
+    dots_uid = imap.uid_of(MESSAGES['dots'])
     p = pop_session(env, s)
     num = {v[1]: v[0] for v in pop_view(p)}
     T.expect_ok(p.dele(num[bases['dots']]), 'DELE')
     got = p.quit()
     check(got == b'+OK Logging out, 1 messages deleted.',
           'QUIT: one message deleted, got %r' % got)
+    # The IMAP session asks for it before it has synced: no bytes.
+    typ, data = imap.m.uid('FETCH', str(dots_uid), '(BODY.PEEK[])')
+    check(typ == 'NO' or not any(isinstance(d, tuple) and d[1] for d in data),
+          'IMAP FETCH of the message deleted through POP3 returns no '
+          'bytes: %r %r' % (typ, data))
     expunged = imap.noop_expunged()
     check(len(expunged) == 1, 'IMAP NOOP after the POP3 QUIT: one EXPUNGE, '
           'got %r' % expunged)
