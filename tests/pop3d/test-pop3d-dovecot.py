@@ -593,43 +593,56 @@ def case_imap_expunge_between(env):
 
 
 @case('dovecot/imap-expunge-during-session',
-      'messages a POP3 session listed and IMAP then expunged: RETR and TOP '
-      'of them answer "-ERR Message was deleted by another program." (no '
+      'messages a POP3 session listed and IMAP then expunged, or moved to '
+      'another folder (MOVE to Trash): RETR and TOP of '
+      'them answer "-ERR Message was deleted by another program." (no '
       'crash, no bytes), the session goes on, the other messages (one of '
-      'them renamed by IMAP meanwhile) come out with their bytes, DELE of '
-      'a gone one and of a present one then QUIT answer +OK and remove the '
-      'present one; the server keeps serving; both logs clean')
+      'them renamed by IMAP meanwhile) come out with their bytes; DELE of '
+      'gone ones and of a present one then QUIT answer +OK and remove only '
+      'the present one (the moved message stays in its new folder); the '
+      'server keeps serving; both logs clean')
 def case_imap_expunge_during(env):
-    names = ('plain', 'dots', 'nofinal', 'crlf', 'eightbit')
+    names = ('plain', 'dots', 'nofinal', 'crlf', 'eightbit', 'toplines')
     dc, s, bases = setup(env, names)
     p = pop_session(env, s)
     _, listing, _ = p.list()
-    check(len(listing) == 5, 'five messages listed: %r' % listing)
+    check(len(listing) == 6, 'six messages listed: %r' % listing)
     _, uidls, _ = p.uidl()
     num = {l.split()[1].decode(): int(l.split()[0]) for l in uidls}
     imap = Imap(dc)
     imap.select()
+    # MOVE first: Dovecot 2.3 then hardlinks the file into .Trash under
+    # the same base name (after an EXPUNGE in the session it copies under
+    # a new one), the case where a DELE must not follow the message.
+    imap.ok(imap.m.create('Trash'), 'CREATE Trash')
+    imap.ok(imap.m.uid('MOVE', str(imap.uid_of(MESSAGES['toplines'])),
+                       'Trash'), 'UID MOVE to Trash')
+    trash = os.path.join(env.maildir('joe'), '.Trash')
+    moved = [os.path.join(trash, sub, n) for sub in ('cur', 'new')
+             for n in os.listdir(os.path.join(trash, sub))]
+    check(len(moved) == 1, 'Dovecot moved "toplines" to .Trash: %r' % moved)
     imap.expunge(imap.uid_of(MESSAGES['dots']))
     imap.expunge(imap.uid_of(MESSAGES['crlf']))
     imap.store(imap.uid_of(MESSAGES['eightbit']), '(\\Seen)')
-    for n in ('dots', 'crlf'):
+    for n in ('dots', 'crlf', 'toplines'):
         check(not any(f.split(':', 1)[0] == bases[n]
                       for sub in ('cur', 'new')
                       for f in maildir_names(env, sub)),
-              'the file of %s is gone' % n)
+              'the file of %s is gone from INBOX' % n)
     # The gone ones first: nothing of them can be read ahead.
     for cmd in ('RETR %d' % num[bases['dots']], 'TOP %d 0' % num[bases['crlf']],
-                'RETR %d' % num[bases['crlf']]):
+                'RETR %d' % num[bases['crlf']],
+                'RETR %d' % num[bases['toplines']]):
         got = T.shortcmd(p, cmd)
         check(got == b'-ERR Message was deleted by another program.',
-              '%s of an expunged message: -ERR, got %r' % (cmd, got))
+              '%s of a message gone from INBOX: -ERR, got %r' % (cmd, got))
     T.expect_ok(p.noop(), 'NOOP: the session goes on')
     for n in ('plain', 'nofinal', 'eightbit'):
         _, lines, _ = p.retr(num[bases[n]])
         check(lines == T.poplib_lines(MESSAGES[n]), 'RETR of %s after the '
               'expunge: bytes equal' % n)
-    T.expect_ok(p.dele(num[bases['dots']]), 'DELE of an expunged message')
-    T.expect_ok(p.dele(num[bases['nofinal']]), 'DELE of a present message')
+    for n in ('dots', 'toplines', 'nofinal'):
+        T.expect_ok(p.dele(num[bases[n]]), 'DELE of %s' % n)
     got = p.quit()
     check(got.startswith(b'+OK Logging out'), 'QUIT: +OK, got %r' % got)
     check(s.running(), 'relaygate-pop3d still running')
@@ -637,6 +650,12 @@ def case_imap_expunge_during(env):
     check(left == sorted(T.crlf_form(MESSAGES[n])
                          for n in ('plain', 'eightbit')),
           'IMAP holds the two messages neither deleted')
+    check(os.path.exists(moved[0]), 'the file of the message moved to '
+          'Trash is still there after the POP3 DELE: %r' % moved[0])
+    check(imap.select('Trash') == 1
+          and [m[3] for m in imap.messages()]
+          == [T.crlf_form(MESSAGES['toplines'])],
+          'IMAP still has the message moved to Trash after the POP3 DELE')
     imap.logout()
     p = pop_session(env, s)
     expect_pop_view(pop_view(p), {bases[n]: MESSAGES[n]
