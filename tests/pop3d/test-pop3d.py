@@ -2369,8 +2369,9 @@ def case_store_failure(env):
 
 @case('config/-t',
       'relaygate-pop3d -t exits 0 for a good configuration and 78 for an '
-      'unknown key, a missing passwd_file, and pop3s_listen without '
-      'tls_cert/tls_key')
+      'unknown key, a missing passwd_file, pop3s_listen without '
+      'tls_cert/tls_key, and a bad plaintext_auth_networks block (the '
+      'message names file, line, key, what is expected and the block)')
 def case_config(env):
     env.add_user('joe', 'pw')
 
@@ -2392,6 +2393,16 @@ def case_config(env):
         r = run_t(lines)
         check(r.returncode == 78, '%s: exit 78, got %d %r'
               % (why, r.returncode, r.stderr))
+    # a bad plaintext_auth_networks: file, line, key, what was expected
+    r = run_t(['pop3_listen = 127.0.0.1:1110',
+               'plaintext_auth_networks = 127.0.0.0/8, 10.1.2.3/8'])
+    conf = env.path('pop3d-%d.conf' % env.serial)
+    want = ('%s:5: plaintext_auth_networks: expected addresses or networks '
+            'like 192.0.2.0/24 or 2001:db8::/32: "10.1.2.3/8": address has '
+            'bits set beyond the prefix length' % conf)
+    check(r.returncode == 78 and want in r.stderr,
+          'bad plaintext_auth_networks: exit 78 and %r, got %d %r'
+          % (want, r.returncode, r.stderr))
     conf = env.write_conf(['relay_db = ' + env.store,
                            'passwd_file = ' + env.path('missing-passwd'),
                            'pop3_listen = 127.0.0.1:1110'])
