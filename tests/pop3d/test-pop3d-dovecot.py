@@ -52,7 +52,7 @@ MESSAGES = T.MESSAGES
 DOVECOT = '/usr/sbin/dovecot'
 DOVECOT_IMAP = '/usr/lib/dovecot/imap'
 PASSWORD = 'dc-pw-7'
-# Dovecot's own files in the Maildir's top directory, relaygate's files.
+# relaygate-pop3d's own files in the Maildir's top directory.
 RELAYGATE_FILES = ('relaygate-pop3.lock', 'relaygate-pop3.sizes')
 
 
