@@ -17,6 +17,7 @@
 
 #define RELAYGATE_DEFAULT_NEVER_RELAY \
 	"0.0.0.0/8, 224.0.0.0/4, 255.255.255.255/32, ::/128, ff00::/8"
+#define RELAYGATE_DEFAULT_PLAINTEXT_AUTH_NETWORKS "127.0.0.0/8, ::1"
 
 enum relaygate_conf_key {
 	CONF_RELAY_DB,
@@ -42,6 +43,7 @@ enum relaygate_conf_key {
 	CONF_TLS_KEY,
 	CONF_LOGIN_USER,
 	CONF_ALLOW_PLAINTEXT_AUTH,
+	CONF_PLAINTEXT_AUTH_NETWORKS,
 	CONF_POP3_MAX_CONNECTIONS,
 	CONF_POP3_MAX_CONNECTIONS_PER_IP,
 	CONF_POP3_MAX_BAD_COMMANDS,
@@ -72,6 +74,7 @@ static const char *const relaygate_conf_keys[] = {
 	[CONF_TLS_KEY] = "tls_key",
 	[CONF_LOGIN_USER] = "login_user",
 	[CONF_ALLOW_PLAINTEXT_AUTH] = "allow_plaintext_auth",
+	[CONF_PLAINTEXT_AUTH_NETWORKS] = "plaintext_auth_networks",
 	[CONF_POP3_MAX_CONNECTIONS] = "pop3_max_connections",
 	[CONF_POP3_MAX_CONNECTIONS_PER_IP] = "pop3_max_connections_per_ip",
 	[CONF_POP3_MAX_BAD_COMMANDS] = "pop3_max_bad_commands",
@@ -92,20 +95,50 @@ static int conf_set_string(char **field, const char *value,
 	return 0;
 }
 
+/* A list of CIDR blocks into LIST, the text as written into TEXT. A bad
+ * list leaves both as they were. With EXPECTED, the error says what the
+ * key expects before naming the bad item. */
+static int conf_set_cidr_list(struct cidr_list *list, char **text,
+			      const char *value, const char *expected,
+			      const char **error_r)
+{
+	static char message[320];
+	struct cidr_list parsed;
+	const char *error;
+
+	if (cidr_list_parse(value, &parsed, &error) < 0) {
+		if (expected != NULL) {
+			snprintf(message, sizeof(message), "expected %s: %s",
+				 expected, error);
+			error = message;
+		}
+		*error_r = error;
+		return -1;
+	}
+	if (conf_set_string(text, value, error_r) < 0) {
+		cidr_list_free(&parsed);
+		return -1;
+	}
+	cidr_list_free(list);
+	*list = parsed;
+	return 0;
+}
+
 static int conf_set_never_relay(struct relaygate_conf *conf, const char *value,
 				const char **error_r)
 {
-	struct cidr_list list;
+	return conf_set_cidr_list(&conf->never_relay, &conf->never_relay_text,
+				  value, NULL, error_r);
+}
 
-	if (cidr_list_parse(value, &list, error_r) < 0)
-		return -1;
-	if (conf_set_string(&conf->never_relay_text, value, error_r) < 0) {
-		cidr_list_free(&list);
-		return -1;
-	}
-	cidr_list_free(&conf->never_relay);
-	conf->never_relay = list;
-	return 0;
+static int conf_set_plaintext_auth_networks(struct relaygate_conf *conf,
+					    const char *value,
+					    const char **error_r)
+{
+	return conf_set_cidr_list(&conf->plaintext_auth_networks,
+				  &conf->plaintext_auth_networks_text, value,
+				  "addresses or networks like 192.0.2.0/24 or "
+				  "2001:db8::/32", error_r);
 }
 
 static int conf_set_bool(bool *field, const char *value, const char **error_r)
@@ -347,6 +380,8 @@ static int conf_handle(void *context, const char *key, const char *value,
 	case CONF_ALLOW_PLAINTEXT_AUTH:
 		return conf_set_bool(&conf->allow_plaintext_auth, value,
 				     error_r);
+	case CONF_PLAINTEXT_AUTH_NETWORKS:
+		return conf_set_plaintext_auth_networks(conf, value, error_r);
 	case CONF_POP3_MAX_CONNECTIONS:
 		return conf_set_count(&conf->pop3_max_connections, value,
 				      100000, error_r);
@@ -400,6 +435,9 @@ int relaygate_conf_init(struct relaygate_conf *conf, const char **error_r)
 	    || conf_set_string(&conf->login_user, "nobody", error_r) < 0)
 		return -1;
 	conf->allow_plaintext_auth = false;
+	if (conf_set_plaintext_auth_networks(conf,
+			RELAYGATE_DEFAULT_PLAINTEXT_AUTH_NETWORKS, error_r) < 0)
+		return -1;
 	conf->pop3_max_connections = 1000;
 	conf->pop3_max_connections_per_ip = 50;
 	conf->pop3_max_bad_commands = 10;
@@ -446,6 +484,8 @@ void relaygate_conf_free(struct relaygate_conf *conf)
 	free(conf->tls_cert);
 	free(conf->tls_key);
 	free(conf->login_user);
+	free(conf->plaintext_auth_networks_text);
 	cidr_list_free(&conf->never_relay);
+	cidr_list_free(&conf->plaintext_auth_networks);
 	memset(conf, 0, sizeof(*conf));
 }

@@ -43,7 +43,9 @@ struct relaygate_conf {
 	char *pop3s_listen;
 	char *tls_cert, *tls_key;	/* PEM files, "" = no TLS */
 	char *login_user;		/* pre-authentication processes */
-	bool allow_plaintext_auth;	/* plaintext off loopback without TLS */
+	bool allow_plaintext_auth;	/* plaintext from anywhere without TLS */
+	struct cidr_list plaintext_auth_networks; /* plaintext without TLS */
+	char *plaintext_auth_networks_text;	/* as written, for messages */
 	int64_t pop3_max_connections;
 	int64_t pop3_max_connections_per_ip;
 	int64_t pop3_max_bad_commands;

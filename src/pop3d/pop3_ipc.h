@@ -54,7 +54,7 @@ struct pop3_ipc_message {
 struct pop3_ipc_connection {
 	struct address address;
 	char address_text[64];
-	bool loopback;
+	bool plaintext_auth_network;	/* in plaintext_auth_networks */
 	bool implicit_tls;
 	char apop_timestamp[160];
 };

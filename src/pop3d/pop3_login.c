@@ -40,6 +40,7 @@ struct pop3_login {
 	int channel_fd;
 	char user[LOGIN_REQUEST_USER_MAX + 1];	/* from USER, "" if none */
 	unsigned auth_attempts, auth_failures, bad_commands;
+	unsigned plaintext_refused;	/* plaintext logins refused */
 	const char *end_reason;	/* set: the connection is over here */
 	bool handed_over;
 };
@@ -54,11 +55,20 @@ static void pop3_login_end(const char *reason)
 		login.end_reason = reason;
 }
 
-/* May this connection send a plaintext password? */
+/* May this connection send a plaintext password? Over TLS, from
+ * plaintext_auth_networks, or anywhere with allow_plaintext_auth. */
 static bool pop3_login_plaintext_allowed(void)
 {
-	return login.stream.ssl != NULL || login.client->loopback
+	return login.stream.ssl != NULL || login.client->plaintext_auth_network
 	    || login.pop3d->conf.allow_plaintext_auth;
+}
+
+/* Refuse a plaintext login (RFC 2449's [AUTH], Dovecot's words). */
+static void pop3_login_refuse_plaintext(void)
+{
+	pop3_stream_puts(&login.stream, "-ERR [AUTH] Plaintext authentication "
+			 "disallowed on non-secure connections.\r\n");
+	login.plaintext_refused++;
 }
 
 /* STLS can be offered: TLS configured and not yet in use. */
@@ -315,7 +325,9 @@ static void pop3_login_auth(struct pop3_command *cmd)
 	size_t len;
 
 	if (cmd->argc == 0) {
-		pop3_stream_puts(&login.stream, "+OK\r\nPLAIN\r\n.\r\n");
+		/* the mechanisms usable here, as CAPA's SASL line */
+		pop3_stream_puts(&login.stream, pop3_login_plaintext_allowed() ?
+				 "+OK\r\nPLAIN\r\n.\r\n" : "+OK\r\n.\r\n");
 		return;
 	}
 	if (strcasecmp(cmd->args[0], "PLAIN") != 0) {
@@ -329,9 +341,7 @@ static void pop3_login_auth(struct pop3_command *cmd)
 		return;
 	}
 	if (!pop3_login_plaintext_allowed()) {
-		pop3_stream_puts(&login.stream, "-ERR [AUTH] Plaintext "
-				 "authentication disallowed on non-secure "
-				 "connections.\r\n");
+		pop3_login_refuse_plaintext();
 		return;
 	}
 	if (cmd->argc == 2) {
@@ -420,9 +430,7 @@ static void pop3_login_command(char *line, size_t len)
 					 "-ERR Expected one argument: USER name.\r\n");
 			login.bad_commands++;
 		} else if (!pop3_login_plaintext_allowed()) {
-			pop3_stream_puts(&login.stream, "-ERR [AUTH] Plaintext "
-					 "authentication disallowed on non-secure "
-					 "connections.\r\n");
+			pop3_login_refuse_plaintext();
 		} else if (strlen(cmd.args[0]) > LOGIN_REQUEST_USER_MAX) {
 			pop3_stream_puts(&login.stream, "-ERR User name too long.\r\n");
 			login.bad_commands++;
@@ -431,13 +439,13 @@ static void pop3_login_command(char *line, size_t len)
 			pop3_stream_puts(&login.stream, "+OK\r\n");
 		}
 	} else if (strcmp(cmd.name, "PASS") == 0) {
-		if (login.user[0] == '\0') {
+		/* the refusal first: a client that ignored USER's answer
+		 * shows PASS's, which must say why */
+		if (!pop3_login_plaintext_allowed()) {
+			pop3_login_refuse_plaintext();
+		} else if (login.user[0] == '\0') {
 			pop3_stream_puts(&login.stream, "-ERR No USER given.\r\n");
 			login.bad_commands++;
-		} else if (!pop3_login_plaintext_allowed()) {
-			pop3_stream_puts(&login.stream, "-ERR [AUTH] Plaintext "
-					 "authentication disallowed on non-secure "
-					 "connections.\r\n");
 		} else
 			pop3_login_attempt(LOGIN_METHOD_USER, login.user,
 					   cmd.rest);
@@ -563,6 +571,7 @@ void pop3_login_run(struct pop3d *pop3d, int channel_fd)
 		login.conn_id = login_message.header.conn_id;
 		login.user[0] = '\0';
 		login.auth_attempts = login.auth_failures = login.bad_commands = 0;
+		login.plaintext_refused = 0;
 		login.end_reason = NULL;
 		login.handed_over = false;
 		pop3_stream_init(&login.stream, login_message.fd,
@@ -573,10 +582,16 @@ void pop3_login_run(struct pop3d *pop3d, int channel_fd)
 		(void)pop3_ipc_send(channel_fd, POP3_IPC_LOGIN_DONE,
 				    login.conn_id, NULL, 0, -1);
 		if (!login.handed_over) {
+			char refused[40] = "";
+
 			(void)pop3_stream_flush(&login.stream);
+			if (login.plaintext_refused > 0)
+				snprintf(refused, sizeof(refused),
+					 " plaintext_refused=%u",
+					 login.plaintext_refused);
 			log_info("pop3: event=disconnect address=%s reason=%s "
-				 "auth_attempts=%u%s%s", client.address_text,
-				 login.end_reason, login.auth_attempts,
+				 "auth_attempts=%u%s%s%s", client.address_text,
+				 login.end_reason, login.auth_attempts, refused,
 				 login.stream.error != NULL ? " error=" : "",
 				 login.stream.error != NULL ? login.stream.error : "");
 		}

@@ -241,7 +241,8 @@ static int pop3d_check(const char *conf_path)
 	return problems;
 }
 
-/* The client's address from a socket address (IPv4-mapped IPv6: IPv4). */
+/* The client's address from a socket address (IPv4-mapped IPv6: IPv4, so
+ * that IPv4 blocks of plaintext_auth_networks hold it). */
 static void pop3d_client_address(const struct sockaddr_storage *ss,
 				 struct pop3_ipc_connection *client)
 {
@@ -269,13 +270,9 @@ static void pop3d_client_address(const struct sockaddr_storage *ss,
 	}
 	snprintf(client->address_text, sizeof(client->address_text), "%s",
 		 address_format(&client->address, text));
-	if (client->address.family == AF_INET)
-		client->loopback = client->address.bytes[0] == 127;
-	else {
-		static const unsigned char one[16] = { [15] = 1 };
-
-		client->loopback = memcmp(client->address.bytes, one, 16) == 0;
-	}
+	client->plaintext_auth_network =
+	    cidr_list_match(&pop3d.conf.plaintext_auth_networks,
+			    &client->address) != NULL;
 }
 
 static uint64_t pop3d_now_ms(void)

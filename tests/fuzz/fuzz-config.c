@@ -37,8 +37,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < conf.never_relay.count; i++)
 			FUZZ_CHECK(cidr_match(&conf.never_relay.items[i],
 					      &conf.never_relay.items[i].base));
+		FUZZ_CHECK(conf.plaintext_auth_networks_text != NULL);
+		for (i = 0; i < conf.plaintext_auth_networks.count; i++)
+			FUZZ_CHECK(cidr_match(
+				&conf.plaintext_auth_networks.items[i],
+				&conf.plaintext_auth_networks.items[i].base));
 	}
 	relaygate_conf_free(&conf);
-	FUZZ_CHECK(conf.relay_db == NULL && conf.never_relay.items == NULL);
+	FUZZ_CHECK(conf.relay_db == NULL && conf.never_relay.items == NULL
+		   && conf.plaintext_auth_networks.items == NULL);
 	return 0;
 }

@@ -328,6 +328,135 @@ static void test_conf_bad_never_relay(void)
 	test_end();
 }
 
+/* Is ADDR_TEXT inside one of CONF's plaintext_auth_networks blocks? */
+static bool test_plaintext_network_holds(const struct relaygate_conf *conf,
+					 const char *addr_text)
+{
+	struct address addr;
+	const char *error;
+
+	if (!test_assert_case(address_parse(addr_text, &addr, &error) == 0,
+			      addr_text))
+		return false;
+	return cidr_list_match(&conf->plaintext_auth_networks, &addr) != NULL;
+}
+
+static void test_conf_plaintext_auth_networks(void)
+{
+	struct relaygate_conf conf;
+	char error[512];
+
+	test_begin("conf: plaintext_auth_networks defaults to loopback, takes "
+		   "never_relay's list syntax, may be empty");
+	if (test_conf_init(&conf)) {
+		test_assert_strcmp(conf.plaintext_auth_networks_text,
+				   "127.0.0.0/8, ::1");
+		test_assert_int_eq(conf.plaintext_auth_networks.count, 2);
+		test_assert(test_plaintext_network_holds(&conf, "127.0.0.1"));
+		test_assert(test_plaintext_network_holds(&conf, "127.255.255.254"));
+		test_assert(test_plaintext_network_holds(&conf, "::1"));
+		/* an IPv4-mapped client address is its IPv4 address */
+		test_assert(test_plaintext_network_holds(&conf, "::ffff:127.0.0.2"));
+		test_assert(!test_plaintext_network_holds(&conf, "128.0.0.1"));
+		test_assert(!test_plaintext_network_holds(&conf, "126.255.255.255"));
+		test_assert(!test_plaintext_network_holds(&conf, "::2"));
+		test_assert(!test_plaintext_network_holds(&conf, "::"));
+		test_assert(!test_plaintext_network_holds(&conf, "192.0.2.7"));
+		relaygate_conf_free(&conf);
+		test_assert(conf.plaintext_auth_networks.items == NULL
+			    && conf.plaintext_auth_networks_text == NULL);
+	}
+	if (test_conf_init(&conf)) {
+		if (!test_assert(test_conf_parse(&conf,
+				"# office and VPN\n"
+				"plaintext_auth_networks = 192.0.2.0/24,\n"
+				"\t2001:db8::/32 ::ffff:198.51.100.7\n",
+				error, sizeof(error)) == 0))
+			printf("# error: %s\n", error);
+		test_assert_strcmp(conf.plaintext_auth_networks_text,
+				   "192.0.2.0/24, 2001:db8::/32 "
+				   "::ffff:198.51.100.7");
+		test_assert_int_eq(conf.plaintext_auth_networks.count, 3);
+		test_assert(test_plaintext_network_holds(&conf, "192.0.2.254"));
+		test_assert(test_plaintext_network_holds(&conf, "2001:db8::25"));
+		test_assert(test_plaintext_network_holds(&conf, "198.51.100.7"));
+		test_assert(!test_plaintext_network_holds(&conf, "198.51.100.8"));
+		/* the default is replaced, not extended */
+		test_assert(!test_plaintext_network_holds(&conf, "127.0.0.1"));
+		test_assert(!test_plaintext_network_holds(&conf, "::1"));
+		/* never_relay is a separate list */
+		test_assert_int_eq(conf.never_relay.count, 5);
+		relaygate_conf_free(&conf);
+	}
+	if (test_conf_init(&conf)) {
+		/* empty: TLS (or allow_plaintext_auth) even on loopback */
+		test_assert(test_conf_parse(&conf, "plaintext_auth_networks =\n",
+					    error, sizeof(error)) == 0);
+		test_assert_int_eq(conf.plaintext_auth_networks.count, 0);
+		test_assert(!test_plaintext_network_holds(&conf, "127.0.0.1"));
+		test_assert(!test_plaintext_network_holds(&conf, "::1"));
+		relaygate_conf_free(&conf);
+	}
+	if (test_conf_init(&conf)) {
+		test_assert(test_conf_parse(&conf,
+				"plaintext_auth_networks = 127.0.0.1/32\n",
+				error, sizeof(error)) == 0);
+		test_assert_int_eq(conf.plaintext_auth_networks.count, 1);
+		test_assert(test_plaintext_network_holds(&conf, "127.0.0.1"));
+		test_assert(!test_plaintext_network_holds(&conf, "127.0.0.2"));
+		relaygate_conf_free(&conf);
+	}
+	test_end();
+}
+
+static void test_conf_bad_plaintext_auth_networks(void)
+{
+	static const struct conf_error_case cases[] = {
+		{ "plaintext_auth_networks = 127.0.0.1/8\n", "test.conf:1:",
+		  "plaintext_auth_networks: expected addresses or networks "
+		  "like 192.0.2.0/24" },
+		{ "plaintext_auth_networks = 127.0.0.1/8\n", "test.conf:1:",
+		  "\"127.0.0.1/8\": address has bits set beyond the prefix "
+		  "length" },
+		{ "\nplaintext_auth_networks = 127.0.0.0/8, localhost\n",
+		  "test.conf:2:", "\"localhost\": not an IP address" },
+		{ "plaintext_auth_networks = 10.0.0.0/33\n", "test.conf:1:",
+		  "prefix length above 32" },
+		{ "plaintext_auth_networks = ::1/129\n", "test.conf:1:",
+		  "prefix length above 128" },
+		{ "plaintext_auth_networks = 127.0.0.0/8;::1\n", "test.conf:1:",
+		  "\"127.0.0.0/8;::1\"" },
+		{ "plaintext_auth_networks = ::ffff:127.0.0.0/104\n",
+		  "test.conf:1:", "write IPv4-mapped blocks as IPv4" },
+		{ "plaintext_auth_networks = fe80::1%lo\n", "test.conf:1:",
+		  "zone" },
+		{ "plaintext_auth_networks = 127.0.0.0/\n", "test.conf:1:",
+		  "missing prefix length" },
+		/* a continued value is reported at the line of its key */
+		{ "# x\nplaintext_auth_networks = 127.0.0.0/8,\n  10.1.2.3/8\n",
+		  "test.conf:2:", "\"10.1.2.3/8\"" },
+		{ "plaintext_auth_networks = ::1\nplaintext_auth_networks = ::1\n",
+		  "test.conf:2:", "plaintext_auth_networks: set more than once" },
+	};
+	struct relaygate_conf conf;
+	char error[512];
+
+	test_begin("conf: a bad plaintext_auth_networks is an error naming the "
+		   "line, what is expected and the bad item");
+	test_conf_errors(cases, N_ELEMENTS(cases));
+	/* a failed value leaves the old list in place */
+	if (test_conf_init(&conf)) {
+		test_assert(test_conf_parse(&conf,
+				"plaintext_auth_networks = 10.0.0.0/8 bogus\n",
+				error, sizeof(error)) == -1);
+		test_assert_int_eq(conf.plaintext_auth_networks.count, 2);
+		test_assert_strcmp(conf.plaintext_auth_networks_text,
+				   "127.0.0.0/8, ::1");
+		relaygate_conf_free(&conf);
+	}
+	test_end();
+}
+
 static void test_conf_syntax_errors(void)
 {
 	static const struct conf_error_case cases[] = {
@@ -792,6 +921,8 @@ int main(void)
 	test_conf_bad_time();
 	test_conf_time_limits();
 	test_conf_bad_never_relay();
+	test_conf_plaintext_auth_networks();
+	test_conf_bad_plaintext_auth_networks();
 	test_conf_syntax_errors();
 	test_conf_relay_db();
 	test_conf_fsync();

@@ -918,6 +918,178 @@ def case_stls(env):
     check(env.granted('127.0.0.2'), 'STLS login granted')
 
 
+PLAINTEXT_REFUSED = (b'-ERR [AUTH] Plaintext authentication disallowed on '
+                     b'non-secure connections.')
+
+
+def shortcmd(p, line):
+    """The one-line answer of poplib session P to LINE, +OK or -ERR."""
+    try:
+        return p._shortcmd(line)
+    except poplib.error_proto as e:
+        return e.args[0]
+
+
+@case('login/plaintext-auth-networks',
+      'with plaintext_auth_networks = 127.0.0.1/32 a client from 127.0.0.2 '
+      'without TLS: CAPA lists STLS but neither USER nor SASL PLAIN, AUTH '
+      'lists no mechanism, USER, PASS (even without USER), AUTH PLAIN with '
+      'and without an initial response get exactly "-ERR [AUTH] Plaintext '
+      'authentication disallowed on non-secure connections." (no "+ " '
+      'continuation), are not bad commands, record no grant and log no '
+      'login (the disconnect line says plaintext_refused=N); APOP still '
+      'logs in; after STLS in the same connection CAPA lists USER and SASL '
+      'PLAIN and USER/PASS logs in with a grant (tls=yes), as AUTH PLAIN '
+      'does; 127.0.0.1 still logs in in plaintext; ::1 is refused; '
+      'allow_plaintext_auth = yes overrides; an empty list refuses '
+      '127.0.0.1 too')
+def case_plaintext_auth_networks(env):
+    env.add_user('joe', 'net-pw-4')
+    env.deliver('joe', MESSAGES['plain'])
+    s6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s6.bind(('::1', 0))
+    port6 = s6.getsockname()[1]
+    s6.close()
+    port4 = free_port()
+    s = env.start(tls=True, listen='127.0.0.1:%d, [::1]:%d' % (port4, port6),
+                  extra=['plaintext_auth_networks = 127.0.0.1/32',
+                         'pop3_max_bad_commands = 3'])
+    s.address = ('127.0.0.1', port4)
+    blob = base64.b64encode(b'\0joe\0net-pw-4').decode()
+
+    # 127.0.0.2, not in the list: every plaintext way in is refused.
+    p = env.pop(s, source='127.0.0.2')
+    capa = p.capa()
+    check('STLS' in capa, 'CAPA without TLS from 127.0.0.2 lists STLS: %r'
+          % capa)
+    check('USER' not in capa and 'PLAIN' not in capa.get('SASL', []),
+          'CAPA without TLS from 127.0.0.2 hides USER and SASL PLAIN: %r'
+          % capa)
+    for cap in ('TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING',
+                'IMPLEMENTATION'):
+        check(cap in capa, 'CAPA still lists %s: %r' % (cap, capa))
+    got = p._longcmd('AUTH')
+    check(got[0].startswith(b'+OK') and got[1] == [],
+          'AUTH alone lists no mechanism without TLS: %r' % (got,))
+    # More refusals than pop3_max_bad_commands: none of them counts.
+    for i, line in enumerate(('PASS net-pw-4', 'USER joe', 'PASS net-pw-4',
+                              'AUTH PLAIN ' + blob, 'AUTH PLAIN',
+                              'auth plain =', 'USER joe')):
+        got = shortcmd(p, line)
+        check(got == PLAINTEXT_REFUSED, 'command %d (%s) without TLS from '
+              '127.0.0.2: %r, got %r' % (i + 1, line.split()[0],
+                                         PLAINTEXT_REFUSED, got))
+    check(not env.granted('127.0.0.2'), 'no grant for 127.0.0.2 after the '
+          'refused plaintext logins')
+    # STLS in the same connection: the plaintext ways open up.
+    expect_ok(p.stls(context=client_context()), 'STLS after the refusals')
+    capa = p.capa()
+    check('USER' in capa and 'PLAIN' in capa.get('SASL', [])
+          and 'STLS' not in capa,
+          'CAPA after STLS lists USER and SASL PLAIN, not STLS: %r' % capa)
+    got = p._longcmd('AUTH')
+    check(got[1] == [b'PLAIN'], 'AUTH alone lists PLAIN after STLS: %r'
+          % (got,))
+    check(p.user('joe').startswith(b'+OK'), 'USER after STLS: +OK')
+    got = p.pass_('net-pw-4')
+    check(got == b'+OK Logged in.', 'PASS after STLS from 127.0.0.2: '
+          '"+OK Logged in.", got %r' % got)
+    check(env.granted('127.0.0.2'), 'the login over STLS recorded a grant '
+          'for 127.0.0.2')
+    _, lines, _ = p.retr(1)
+    check(lines == poplib_lines(MESSAGES['plain']), 'RETR after STLS login')
+    p.quit()
+    m = s.wait_log(r'event=login address=127\.0\.0\.2 .*$')
+    check(m is not None and 'tls=yes' in m.group(0).split()
+          and 'method=USER' in m.group(0).split(),
+          'login line for 127.0.0.2 says method=USER tls=yes: %r'
+          % (m and m.group(0)))
+
+    # A refused client that gives up: logged with plaintext_refused.
+    c = env.raw(s, source='127.0.0.3')
+    check(c.cmd('USER joe') == PLAINTEXT_REFUSED, 'USER from 127.0.0.3')
+    check(c.cmd('AUTH PLAIN ' + blob) == PLAINTEXT_REFUSED,
+          'AUTH PLAIN from 127.0.0.3')
+    expect_ok(c.cmd('QUIT'), 'QUIT after refusals')
+    m = s.wait_log(r'event=disconnect address=127\.0\.0\.3 .*$')
+    check(m is not None and 'reason=quit' in m.group(0).split()
+          and 'auth_attempts=0' in m.group(0).split()
+          and 'plaintext_refused=2' in m.group(0).split(),
+          'disconnect line for 127.0.0.3: reason=quit auth_attempts=0 '
+          'plaintext_refused=2: %r' % (m and m.group(0)))
+    check(not env.granted('127.0.0.3'), 'no grant for 127.0.0.3')
+    check(re.search(r'event=login(-failed)? address=127\.0\.0\.3', s.log())
+          is None, 'no login or login-failed line for 127.0.0.3: %r' % s.log())
+
+    # AUTH PLAIN after STLS, from another address outside the list.
+    p = env.pop(s, source='127.0.0.4')
+    expect_ok(p.stls(context=client_context()), 'STLS from 127.0.0.4')
+    got = shortcmd(p, 'AUTH PLAIN ' + blob)
+    check(got == b'+OK Logged in.', 'AUTH PLAIN after STLS: %r' % got)
+    check(env.granted('127.0.0.4'), 'AUTH PLAIN over STLS granted 127.0.0.4')
+    p.quit()
+
+    # APOP sends no password: allowed from anywhere.
+    p = env.pop(s, source='127.0.0.5')
+    got = p.apop('joe', 'net-pw-4')
+    check(got == b'+OK Logged in.', 'APOP from 127.0.0.5 without TLS: %r'
+          % got)
+    check(env.granted('127.0.0.5'), 'APOP granted 127.0.0.5')
+    p.quit()
+
+    # 127.0.0.1 is in the list: plaintext as before.
+    p = env.pop(s, source='127.0.0.1')
+    capa = p.capa()
+    check('USER' in capa and 'PLAIN' in capa.get('SASL', []),
+          'CAPA from 127.0.0.1 lists USER and SASL PLAIN: %r' % capa)
+    p.user('joe')
+    got = p.pass_('net-pw-4')
+    check(got == b'+OK Logged in.', 'plaintext login from 127.0.0.1: %r'
+          % got)
+    check(env.granted('127.0.0.1'), 'grant for 127.0.0.1')
+    p.quit()
+
+    # ::1 is loopback but not in the list.
+    p = poplib.POP3('::1', port6, timeout=IO_TIMEOUT)
+    env.clients.append(p)
+    capa = p.capa()
+    check('USER' not in capa and 'STLS' in capa,
+          'CAPA from ::1 hides USER, offers STLS: %r' % capa)
+    check(shortcmd(p, 'USER joe') == PLAINTEXT_REFUSED, 'USER from ::1')
+    p.quit()
+    check(not env.granted('::1'), 'no grant for ::1')
+    log_has_no_secret(s, ['net-pw-4', blob])
+    s.stop()
+
+    # allow_plaintext_auth = yes: any address, without TLS.
+    s = env.start(tls=True, extra=['plaintext_auth_networks = 127.0.0.1/32',
+                                   'allow_plaintext_auth = yes'])
+    p = env.pop(s, source='127.0.0.6')
+    capa = p.capa()
+    check('USER' in capa and 'PLAIN' in capa.get('SASL', []),
+          'allow_plaintext_auth = yes: CAPA from 127.0.0.6 lists USER and '
+          'SASL PLAIN: %r' % capa)
+    p.user('joe')
+    got = p.pass_('net-pw-4')
+    check(got == b'+OK Logged in.', 'allow_plaintext_auth = yes: plaintext '
+          'login from 127.0.0.6: %r' % got)
+    check(env.granted('127.0.0.6'), 'grant for 127.0.0.6')
+    p.quit()
+    s.stop()
+
+    # An empty list: no address is trusted, loopback included.
+    s = env.start(extra=['plaintext_auth_networks ='])
+    c = env.raw(s, source='127.0.0.1')
+    expect_ok(c.cmd('CAPA'), 'CAPA')
+    capa = c.multi()
+    check(b'USER' not in capa and b'STLS' not in capa
+          and not any(l.startswith(b'SASL') for l in capa),
+          'empty list, no TLS: CAPA offers no USER, SASL or STLS: %r' % capa)
+    check(c.cmd('USER joe') == PLAINTEXT_REFUSED, 'USER from 127.0.0.1 with '
+          'an empty plaintext_auth_networks')
+    c.cmd('QUIT')
+
+
 @case('tls/pop3s',
       'POP3_SSL to pop3s_listen: greeting, CAPA without STLS, USER/PASS, RETR '
       'bytes equal, grant recorded; STLS there is -ERR; a plain-text client '
@@ -1312,8 +1484,8 @@ def case_dovecot_names(env):
 
 @case('protocol/capa',
       'CAPA without TLS configured: TOP, UIDL, RESP-CODES, AUTH-RESP-CODE, '
-      'PIPELINING, USER, SASL PLAIN, IMPLEMENTATION, no STLS (loopback '
-      'allows plain text); with TLS configured STLS too; STLS without TLS '
+      'PIPELINING, USER, SASL PLAIN, IMPLEMENTATION, no STLS (127.0.0.2 '
+      'is in the default plaintext_auth_networks); with TLS configured STLS too; STLS without TLS '
       'configured is -ERR; CAPA works after login')
 def case_capa(env):
     env.add_user('joe', 'pw')
@@ -2045,7 +2217,7 @@ def case_names(env):
       'a server listening on [::1] (and 127.0.0.1 in one pop3_listen list) '
       'serves poplib over IPv6: login from ::1 records the grant for ::1 '
       '(vsmtprelay check ::1), the log says address=::1, CAPA offers USER '
-      '(loopback)')
+      '(::1 is in the default plaintext_auth_networks)')
 def case_ipv6(env):
     env.add_user('joe', 'pw')
     env.deliver('joe', MESSAGES['plain'])
@@ -2197,8 +2369,9 @@ def case_store_failure(env):
 
 @case('config/-t',
       'relaygate-pop3d -t exits 0 for a good configuration and 78 for an '
-      'unknown key, a missing passwd_file, and pop3s_listen without '
-      'tls_cert/tls_key')
+      'unknown key, a missing passwd_file, pop3s_listen without '
+      'tls_cert/tls_key, and a bad plaintext_auth_networks block (the '
+      'message names file, line, key, what is expected and the block)')
 def case_config(env):
     env.add_user('joe', 'pw')
 
@@ -2220,6 +2393,16 @@ def case_config(env):
         r = run_t(lines)
         check(r.returncode == 78, '%s: exit 78, got %d %r'
               % (why, r.returncode, r.stderr))
+    # a bad plaintext_auth_networks: file, line, key, what was expected
+    r = run_t(['pop3_listen = 127.0.0.1:1110',
+               'plaintext_auth_networks = 127.0.0.0/8, 10.1.2.3/8'])
+    conf = env.path('pop3d-%d.conf' % env.serial)
+    want = ('%s:5: plaintext_auth_networks: expected addresses or networks '
+            'like 192.0.2.0/24 or 2001:db8::/32: "10.1.2.3/8": address has '
+            'bits set beyond the prefix length' % conf)
+    check(r.returncode == 78 and want in r.stderr,
+          'bad plaintext_auth_networks: exit 78 and %r, got %d %r'
+          % (want, r.returncode, r.stderr))
     conf = env.write_conf(['relay_db = ' + env.store,
                            'passwd_file = ' + env.path('missing-passwd'),
                            'pop3_listen = 127.0.0.1:1110'])
