@@ -299,12 +299,19 @@ static inline void store_test_create_makemap_shape(const char *path)
 /* Tests given the argument "--makemap-shape" start from such a store. */
 static bool store_test_makemap_shape;
 
-static inline void store_test_parse_args(int argc, char **argv)
+/* Take "--makemap-shape" out of ARGV; returns the new ARGC. */
+static inline int store_test_parse_args(int argc, char **argv)
 {
-	if (argc == 2 && strcmp(argv[1], "--makemap-shape") == 0)
-		store_test_makemap_shape = true;
-	else if (argc != 1)
-		store_test_fatal("usage: %s [--makemap-shape]", argv[0]);
+	int i, kept = 1;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--makemap-shape") == 0)
+			store_test_makemap_shape = true;
+		else
+			argv[kept++] = argv[i];
+	}
+	argv[kept] = NULL;
+	return kept;
 }
 
 static inline struct relaydb *store_test_open(const char *path, unsigned timeout_ms,

@@ -509,7 +509,8 @@ int main(int argc, char **argv)
 	unsigned i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	store_test_parse_args(argc, argv);
+	if (store_test_parse_args(argc, argv) != 1)
+		store_test_fatal("usage: %s [--makemap-shape]", argv[0]);
 	store_test_seed("STORE_CONCURRENCY_SEED");
 	shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE,
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);

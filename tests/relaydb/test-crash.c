@@ -497,7 +497,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (text != NULL && *text != '\0')
 		rounds = (unsigned)strtoul(text, NULL, 10);
-	store_test_parse_args(argc, argv);
+	if (store_test_parse_args(argc, argv) != 1)
+		store_test_fatal("usage: %s [--makemap-shape]", argv[0]);
 	store_test_seed("STORE_CRASH_SEED");
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		store_test_fatal("prctl(PR_SET_CHILD_SUBREAPER): %s",

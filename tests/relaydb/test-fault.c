@@ -564,11 +564,14 @@ static void test_write_errors(const char *dir)
 /* Parts: kill-points, disk-full, write-error (all without argument). */
 int main(int argc, char **argv)
 {
-	const char *part = argc > 1 ? argv[1] : "all";
-	bool all = strcmp(part, "all") == 0;
+	const char *part;
+	bool all;
 	double start = store_test_now_ms();
 	char dir[4096];
 
+	argc = store_test_parse_args(argc, argv);
+	part = argc > 1 ? argv[1] : "all";
+	all = strcmp(part, "all") == 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!all && strcmp(part, "kill-points") != 0
 	    && strcmp(part, "disk-full") != 0

@@ -114,7 +114,7 @@ static bool regrow_replay(const char *dir, uint64_t seed, unsigned *shrinks_r)
 	return ok;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const char *extra = getenv("STORE_REGROW_SEED");
 	unsigned shrinks = 0, update_fsyncs = 0;
@@ -122,6 +122,8 @@ int main(void)
 	size_t i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (store_test_parse_args(argc, argv) != 1)
+		store_test_fatal("usage: %s [--makemap-shape]", argv[0]);
 	store_test_dir_create("regrow", dir, sizeof(dir));
 
 	test_begin("regrow: updates that truncate and grow the file again "
