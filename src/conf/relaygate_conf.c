@@ -48,6 +48,7 @@ enum relaygate_conf_key {
 	CONF_POP3_MAX_CONNECTIONS_PER_IP,
 	CONF_POP3_MAX_BAD_COMMANDS,
 	CONF_POP3_IDLE_TIMEOUT,
+	CONF_POP3_MAIL_PROCESS_IDLE,
 };
 
 static const char *const relaygate_conf_keys[] = {
@@ -79,6 +80,7 @@ static const char *const relaygate_conf_keys[] = {
 	[CONF_POP3_MAX_CONNECTIONS_PER_IP] = "pop3_max_connections_per_ip",
 	[CONF_POP3_MAX_BAD_COMMANDS] = "pop3_max_bad_commands",
 	[CONF_POP3_IDLE_TIMEOUT] = "pop3_idle_timeout",
+	[CONF_POP3_MAIL_PROCESS_IDLE] = "pop3_mail_process_idle",
 };
 
 static int conf_set_string(char **field, const char *value,
@@ -400,6 +402,15 @@ static int conf_handle(void *context, const char *key, const char *value,
 		}
 		conf->pop3_idle_timeout = seconds;
 		return 0;
+	case CONF_POP3_MAIL_PROCESS_IDLE:
+		if (timespan_parse(value, &seconds, &time_error) < 0
+		    || seconds > 86400) {
+			*error_r = "expected a time up to 1d, like 5m, or 0 "
+			    "(never stop an idle mail process)";
+			return -1;
+		}
+		conf->pop3_mail_process_idle = seconds;
+		return 0;
 	}
 	*error_r = "internal error: unhandled key";
 	return -1;
@@ -442,6 +453,7 @@ int relaygate_conf_init(struct relaygate_conf *conf, const char **error_r)
 	conf->pop3_max_connections_per_ip = 50;
 	conf->pop3_max_bad_commands = 10;
 	conf->pop3_idle_timeout = 600;
+	conf->pop3_mail_process_idle = 300;
 	conf->lookupd_expire = false;
 	conf->lookupd_max_connections = 1000;
 	conf->lookupd_idle_timeout = 600;

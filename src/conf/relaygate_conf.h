@@ -50,6 +50,9 @@ struct relaygate_conf {
 	int64_t pop3_max_connections_per_ip;
 	int64_t pop3_max_bad_commands;
 	int64_t pop3_idle_timeout;	/* seconds: RFC 1939 autologout */
+	int64_t pop3_mail_process_idle;	/* seconds a mail process may hold no
+					 * session before it is stopped; 0:
+					 * never */
 	uint64_t seen;			/* keys set so far (duplicate check) */
 };
 

@@ -63,10 +63,15 @@ struct pop3d_child {
 	uid_t uid;			/* mail */
 	gid_t gid;
 	size_t sessions;		/* mail: sessions it holds */
+	uint64_t idle_since_ms;		/* mail: when sessions became 0 */
 	unsigned long served;		/* login: connections handed to it */
 	bool retired;			/* login: gets no more connections
 					 * (it exits after its last, or a send
-					 * to it failed); stays "busy" */
+					 * to it failed); stays "busy".
+					 * mail: told to stop (POP3_IPC_STOP)
+					 * or unreachable: gets no more
+					 * sessions */
+	bool reaped;			/* waited for: its pid may be reused */
 };
 
 enum pop3d_conn_state {
@@ -107,6 +112,9 @@ static uint32_t conn_generation;
 static struct pop3d_child *children;
 static size_t login_total, login_idle, mail_per_uid_max;
 static struct pop3d_conn *auth_queue_head, *auth_queue_tail, *delay_list;
+/* When the next idle mail process may be due to stop (UINT64_MAX: none
+ * is idle, or pop3_mail_process_idle is 0). */
+static uint64_t mail_idle_due_ms = UINT64_MAX;
 static struct login_throttle *throttle;
 static struct event_loop *loop;
 static struct event_watch signal_watch;
@@ -355,6 +363,22 @@ static void pop3d_refuse(int fd, bool implicit_tls, const char *reply)
 }
 
 static void pop3d_on_child(struct event_watch *watch, unsigned events);
+static uint64_t pop3d_now_ms(void);
+
+/* The mail process CHILD holds no session from now on: it is stopped
+ * after pop3_mail_process_idle unless it gets one before. */
+static void pop3d_mail_idle_from_now(struct pop3d_child *child)
+{
+	uint64_t due;
+
+	child->idle_since_ms = pop3d_now_ms();
+	if (pop3d.conf.pop3_mail_process_idle == 0)
+		return;
+	due = child->idle_since_ms
+	    + (uint64_t)pop3d.conf.pop3_mail_process_idle * 1000u;
+	if (due < mail_idle_due_ms)
+		mail_idle_due_ms = due;
+}
 
 /* Fork a child of KIND; the child runs its role and never returns. */
 static struct pop3d_child *pop3d_spawn(enum pop3d_child_kind kind, uid_t uid,
@@ -438,6 +462,8 @@ static struct pop3d_child *pop3d_spawn(enum pop3d_child_kind kind, uid_t uid,
 		login_total++;
 		login_idle++;
 	}
+	if (kind == POP3D_CHILD_MAIL)
+		pop3d_mail_idle_from_now(child);
 	return child;
 }
 
@@ -458,14 +484,16 @@ static struct pop3d_child *pop3d_idle_login(void)
 }
 
 /* The mail process for UID/GID with the fewest sessions, started if none
- * or all are busy and there may be more. */
+ * or all are busy and there may be more. Never one told to stop. */
 static struct pop3d_child *pop3d_mail_for(uid_t uid, gid_t gid)
 {
 	struct pop3d_child *c, *best = NULL;
 	size_t count = 0;
 
 	for (c = children; c != NULL; c = c->next) {
-		if (c->kind != POP3D_CHILD_MAIL || c->uid != uid || c->gid != gid)
+		/* a retired process may be exiting: it gets nothing more */
+		if (c->kind != POP3D_CHILD_MAIL || c->uid != uid || c->gid != gid
+		    || c->retired)
 			continue;
 		count++;
 		if (best == NULL || c->sessions < best->sessions)
@@ -585,11 +613,56 @@ static void pop3d_send_delayed(void)
 	}
 }
 
-/* Milliseconds until the next held-back answer (-1: none). */
+/* Stop the mail processes that have held no session for
+ * pop3_mail_process_idle. The master is the only one that hands sessions
+ * out, so this is race-free: a process with no session has none on the
+ * way, and once it is retired it gets none. It still finishes the
+ * replies of sessions it reported CLOSED, then exits; the channel's end
+ * of file frees it here. */
+static void pop3d_stop_idle_mail(void)
+{
+	uint64_t now = pop3d_now_ms(), idle_ms, due;
+	struct pop3d_child *c;
+
+	if (now < mail_idle_due_ms)
+		return;
+	mail_idle_due_ms = UINT64_MAX;
+	idle_ms = (uint64_t)pop3d.conf.pop3_mail_process_idle * 1000u;
+	for (c = children; c != NULL; c = c->next) {
+		if (c->kind != POP3D_CHILD_MAIL || c->retired || c->sessions > 0)
+			continue;
+		due = c->idle_since_ms + idle_ms;
+		if (due > now) {
+			if (due < mail_idle_due_ms)
+				mail_idle_due_ms = due;
+			continue;
+		}
+		if (pop3_ipc_send(c->watch.fd, POP3_IPC_STOP, 0, NULL, 0, -1) < 0) {
+			log_warn("pop3: mail process %ld: stop: %s", (long)c->pid,
+				 strerror(errno));
+			if (errno == EAGAIN || errno == ENOBUFS) {
+				/* its queue is full: try again in a second */
+				if (now + 1000 < mail_idle_due_ms)
+					mail_idle_due_ms = now + 1000;
+				continue;
+			}
+		} else
+			log_info("pop3: event=mail-process-stop reason=idle "
+				 "pid=%ld uid=%lu gid=%lu idle_seconds=%llu",
+				 (long)c->pid, (unsigned long)c->uid,
+				 (unsigned long)c->gid,
+				 (unsigned long long)((now - c->idle_since_ms)
+						      / 1000u));
+		c->retired = true;
+	}
+}
+
+/* Milliseconds until the next held-back answer or idle mail process to
+ * stop (-1: none). */
 static int pop3d_next_timeout(void)
 {
 	const struct pop3d_conn *conn;
-	uint64_t now = pop3d_now_ms(), next = UINT64_MAX;
+	uint64_t now = pop3d_now_ms(), next = mail_idle_due_ms;
 
 	for (conn = delay_list; conn != NULL; conn = conn->queue_next) {
 		if (conn->due_ms < next)
@@ -759,8 +832,8 @@ static void pop3d_on_mail_message(struct pop3d_child *child,
 					    conn->id, NULL, 0, -1);
 		}
 	} else if (msg->header.type == POP3_IPC_CLOSED) {
-		if (child->sessions > 0)
-			child->sessions--;
+		if (child->sessions > 0 && --child->sessions == 0)
+			pop3d_mail_idle_from_now(child);
 		conn->mail = NULL;
 		if (conn->login == NULL)
 			pop3d_conn_free(conn);
@@ -996,6 +1069,12 @@ static void pop3d_on_signal(struct event_watch *watch, unsigned events)
 			pid_t pid;
 
 			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+				/* its channel's end of file may come later:
+				 * no signal to its pid from now on */
+				for (c = children; c != NULL; c = c->next) {
+					if (c->pid == pid)
+						c->reaped = true;
+				}
 				if (WIFSIGNALED(status) && !stopping)
 					log_error("pop3: process %ld ended by "
 						  "signal %d", (long)pid,
@@ -1013,8 +1092,10 @@ static void pop3d_on_signal(struct event_watch *watch, unsigned events)
 			log_info("pop3: event=stop signal=%u connections=%zu",
 				 info.ssi_signo, conn_count);
 			stopping = true;
-			for (c = children; c != NULL; c = c->next)
-				kill(c->pid, SIGTERM);
+			for (c = children; c != NULL; c = c->next) {
+				if (!c->reaped)
+					kill(c->pid, SIGTERM);
+			}
 		}
 	}
 }
@@ -1192,6 +1273,7 @@ int main(int argc, char **argv)
 
 		(void)event_loop_run_once(loop, timeout);
 		pop3d_send_delayed();
+		pop3d_stop_idle_mail();
 	}
 	return 0;
 }

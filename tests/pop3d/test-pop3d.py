@@ -2100,6 +2100,137 @@ def case_server(env):
     check(home is not None, 'home made')
 
 
+def mail_processes(server):
+    """PIDs of the server's running (not zombie) processes whose real uid
+    is MAIL_UID: its mail processes."""
+    found = []
+    for pid in descendants(server.pid):
+        try:
+            with open('/proc/%d/stat' % pid) as f:
+                if f.read().rsplit(')', 1)[1].split()[0] == 'Z':
+                    continue
+        except OSError:
+            continue
+        ids = proc_ids(pid)
+        if ids is not None and ids[0][0] == MAIL_UID:
+            found.append(pid)
+    return found
+
+
+def wait_until(condition, timeout=30.0):
+    """Poll CONDITION until it is true or TIMEOUT passed; its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+@case('mail/idle-process-stops',
+      'with pop3_mail_process_idle = 1s the mail process that served a '
+      'login and QUIT ends by itself, logging one event=mail-process-stop '
+      'line with reason=idle, its pid and uid; a later login starts another '
+      'and records its grant; a login while the old process was told to '
+      'stop but has not exited (held by SIGSTOP) is served by a new one; '
+      'logins looped around the idle boundary are all served; SIGHUP leaves '
+      'the idle stop working; SIGTERM with an idle mail process exits 0 and '
+      'every child ends')
+def case_mail_idle(env):
+    env.add_user('joe', 'pw')
+    env.deliver('joe', MESSAGES['plain'])
+    s = env.start(extra=['pop3_mail_process_idle = 1s'])
+
+    def session(source):
+        """Log in, STAT, QUIT; the pids of the mail processes that held
+        the connection."""
+        try:
+            c = env.raw(s, source)
+            c.login('joe', 'pw')
+        except OSError as e:
+            raise CheckFailed('login from %s not served: %s' % (source, e))
+        holders = socket_holders(s.address[1], c.sock.getsockname()[1])
+        expect_ok(c.cmd('STAT'), 'STAT after login from %s' % source)
+        expect_ok(c.cmd('QUIT'), 'QUIT from %s' % source)
+        c.wait_closed(5)
+        c.close()
+        return [pid for pid, ids in holders.items() if ids[0][0] == MAIL_UID]
+
+    def stop_line(pid):
+        return s.wait_log(r'pop3: event=mail-process-stop reason=idle '
+                          r'pid=%d uid=%d gid=%d idle_seconds=\d+$'
+                          % (pid, MAIL_UID, MAIL_GID), timeout=30)
+
+    first = session('127.0.0.2')
+    check(len(first) == 1 and first[0] in mail_processes(s),
+          'one mail process (uid 5000) served the first login: %s, running: '
+          '%s' % (first, mail_processes(s)))
+    check(wait_until(lambda: first[0] not in mail_processes(s)),
+          'the idle mail process %d ended; still running: %s'
+          % (first[0], mail_processes(s)))
+    check(stop_line(first[0]) is not None, 'event=mail-process-stop logged '
+          'for pid %d with reason, uid, gid, idle_seconds: %r'
+          % (first[0], s.log()))
+    check(len(re.findall(r'event=mail-process-stop .*pid=%d ' % first[0],
+                         s.log())) == 1, 'one stop line for pid %d' % first[0])
+
+    second = session('127.0.0.3')
+    check(env.granted('127.0.0.3'), 'login after the idle stop records a '
+          'grant for 127.0.0.3')
+    check(len(second) == 1 and second[0] != first[0],
+          'a new mail process served it: %s (the first was %s)'
+          % (second, first))
+
+    # Hold the idle process so that it cannot exit once told to stop: the
+    # master must hand the next session to a new process.
+    os.kill(second[0], signal.SIGSTOP)
+    try:
+        check(stop_line(second[0]) is not None, 'stop logged for the held '
+              'process %d: %r' % (second[0], s.log()))
+        check(second[0] in mail_processes(s), 'the held process %d still '
+              'exists' % second[0])
+        third = session('127.0.0.4')
+        check(len(third) == 1 and third[0] != second[0],
+              'a login while process %d is told to stop but has not exited '
+              'is served by another: %s' % (second[0], third))
+        check(env.granted('127.0.0.4'), 'grant for 127.0.0.4')
+    finally:
+        os.kill(second[0], signal.SIGCONT)
+    check(wait_until(lambda: second[0] not in mail_processes(s)),
+          'the held process %d exits once continued' % second[0])
+
+    # Logins around the idle boundary: whichever side of it the master
+    # sees, each is served.
+    for i, pause in enumerate((0.9, 0.95, 1.0, 1.02, 1.05, 1.1)):
+        time.sleep(pause)
+        check(len(session('127.0.0.5')) == 1, 'login %d after a pause of '
+              '%.2fs served by one mail process' % (i + 1, pause))
+
+    os.kill(s.pid, signal.SIGHUP)
+    check(wait_until(lambda: not mail_processes(s)), 'after SIGHUP the idle '
+          'mail process still ends: %s' % mail_processes(s))
+    check(len(session('127.0.0.6')) == 1, 'login after SIGHUP served')
+    check(s.running(), 'server still running')
+    kids = descendants(s.pid)
+    check(any(k in mail_processes(s) for k in kids), 'an idle mail process '
+          'before SIGTERM')
+    rc = s.stop()
+    check(rc == 0, 'SIGTERM with an idle mail process: exit 0, got %s' % rc)
+
+    def alive():
+        left = []
+        for k in kids:
+            try:
+                with open('/proc/%d/stat' % k) as f:
+                    if f.read().rsplit(')', 1)[1].split()[0] != 'Z':
+                        left.append(k)
+            except OSError:
+                pass
+        return left
+    check(wait_until(lambda: not alive()), 'after SIGTERM every child of '
+          '%s ended; still running: %s' % (kids, alive()))
+
+
 @case('bigretr/same-uid-and-steady-reader',
       'two users with the same uid (served by the same mail process): while '
       'one stops reading a 10 MB RETR the other logs in and retrieves; with '
