@@ -12,6 +12,7 @@
 
 #include "config_file.h"
 #include "listen_endpoint.h"
+#include "mail_location.h"
 #include "strnum.h"
 #include "timespan.h"
 
@@ -341,12 +342,8 @@ static int conf_handle(void *context, const char *key, const char *value,
 		}
 		return conf_set_string(&conf->passwd_file, value, error_r);
 	case CONF_MAIL_LOCATION:
-		if (strncmp(value, "maildir:", 8) != 0
-		    || (value[8] != '/' && value[8] != '~')) {
-			*error_r = "expected maildir:PATH, the path absolute or "
-			    "starting with ~ (the user's home)";
+		if (mail_location_check(value, error_r) < 0)
 			return -1;
-		}
 		return conf_set_string(&conf->mail_location, value, error_r);
 	case CONF_POP3_LISTEN:
 	case CONF_POP3S_LISTEN: {
