@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 
 #include "config_file.h"
 #include "listen_endpoint.h"
@@ -474,6 +475,24 @@ int relaygate_conf_load(struct relaygate_conf *conf, const char *path,
 	if (!required && stat(path, &st) < 0 && errno == ENOENT)
 		return 0;
 	return config_file_read(path, conf_handle, conf, error, error_size);
+}
+
+int relaygate_conf_load_daemon(struct relaygate_conf *conf, const char *name,
+			       const char *path, bool required)
+{
+	char message[1024];
+	const char *error;
+
+	if (relaygate_conf_init(conf, &error) < 0) {
+		fprintf(stderr, "%s: %s\n", name, error);
+		return EX_SOFTWARE;
+	}
+	if (relaygate_conf_load(conf, path, required, message,
+				sizeof(message)) < 0) {
+		fprintf(stderr, "%s: %s\n", name, message);
+		return EX_CONFIG;
+	}
+	return 0;
 }
 
 void relaygate_conf_free(struct relaygate_conf *conf)

@@ -70,6 +70,13 @@ int relaygate_conf_parse_text(struct relaygate_conf *conf, const char *name,
 int relaygate_conf_load(struct relaygate_conf *conf, const char *path,
 			bool required, char *error, size_t error_size);
 
+/* For a daemon starting up: fill CONF with the defaults and load PATH on
+ * top (REQUIRED: the user named it), a problem printed to stderr after
+ * "NAME: ". Returns 0, or the daemon's exit status: EX_SOFTWARE when the
+ * defaults cannot be set, EX_CONFIG for the file. */
+int relaygate_conf_load_daemon(struct relaygate_conf *conf, const char *name,
+			       const char *path, bool required);
+
 /* Release CONF's memory. */
 void relaygate_conf_free(struct relaygate_conf *conf);
 

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -125,15 +124,13 @@ static struct pop3_ipc_message master_message;
  * the child by pop3d_spawn), or -1. */
 static int spawn_close_fd = -1;
 
-static void pop3d_usage(FILE *out)
-{
-	fprintf(out, "usage: " POP3D_NAME " [-F] [-t] [-c config-file]\n"
-		"  -c FILE  configuration file (default "
-		RELAYGATE_CONF_DEFAULT_PATH ")\n"
-		"  -F       stay in the foreground, log to stderr\n"
-		"  -t       check the configuration, print the problems, exit\n"
-		"  -V       print the version\n");
-}
+static const char pop3d_usage[] =
+	"usage: " POP3D_NAME " [-F] [-t] [-c config-file]\n"
+	"  -c FILE  configuration file (default "
+	RELAYGATE_CONF_DEFAULT_PATH ")\n"
+	"  -F       stay in the foreground, log to stderr\n"
+	"  -t       check the configuration, print the problems, exit\n"
+	"  -V       print the version\n";
 
 /* Parse an endpoint list into the listener table. */
 static int pop3d_add_listeners(const char *list, bool implicit_tls,
@@ -1119,60 +1116,31 @@ static void pop3d_open_store(void)
 
 int main(int argc, char **argv)
 {
-	const char *conf_path = RELAYGATE_CONF_DEFAULT_PATH, *error;
-	bool conf_given = false, foreground = false, check_only = false;
+	struct daemon_options options = {
+		.name = POP3D_NAME,
+		.version = RELAYGATE_VERSION,
+		.usage = pop3d_usage,
+		.conf_path = RELAYGATE_CONF_DEFAULT_PATH,
+	};
 	struct login_throttle_settings throttle_settings;
 	char message[1024];
 	struct sigaction sa;
-	struct rlimit rl;
 	sigset_t mask;
 	size_t i;
-	int opt;
+	int status;
 
-	while ((opt = getopt(argc, argv, "c:FtVh")) != -1) {
-		switch (opt) {
-		case 'c':
-			conf_path = optarg;
-			conf_given = true;
-			break;
-		case 'F':
-			foreground = true;
-			break;
-		case 't':
-			check_only = true;
-			break;
-		case 'V':
-			printf(POP3D_NAME " %s\n", RELAYGATE_VERSION);
-			return 0;
-		case 'h':
-			pop3d_usage(stdout);
-			return 0;
-		default:
-			pop3d_usage(stderr);
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, POP3D_NAME ": unexpected argument: %s\n", argv[optind]);
-		pop3d_usage(stderr);
-		return EX_USAGE;
-	}
-	if (relaygate_conf_init(&pop3d.conf, &error) < 0) {
-		fprintf(stderr, POP3D_NAME ": %s\n", error);
-		return EX_SOFTWARE;
-	}
-	if (relaygate_conf_load(&pop3d.conf, conf_path, conf_given, message,
-				sizeof(message)) < 0) {
-		fprintf(stderr, POP3D_NAME ": %s\n", message);
+	status = daemon_options_parse(&options, argc, argv);
+	if (status >= 0)
+		return status;
+	status = relaygate_conf_load_daemon(&pop3d.conf, options.name,
+					    options.conf_path, options.conf_given);
+	if (status != 0)
+		return status;
+	if (pop3d_check(options.conf_path) > 0)
 		return EX_CONFIG;
-	}
-	if (pop3d_check(conf_path) > 0)
-		return EX_CONFIG;
-	if (check_only) {
-		printf(POP3D_NAME ": %s: configuration OK\n", conf_path);
-		return 0;
-	}
-	log_open(POP3D_NAME, foreground);
+	if (options.check_only)
+		return daemon_check_passed(&options);
+	log_open(POP3D_NAME, options.foreground);
 	pop3d.privileged = geteuid() == 0;
 	if (pop3d.privileged) {
 		/* looked up once: a child must not load name services */
@@ -1188,16 +1156,7 @@ int main(int argc, char **argv)
 	    || pop3d.hostname[0] == '\0')
 		strcpy(pop3d.hostname, "localhost");
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		rlim_t want = (rlim_t)pop3d.conf.pop3_max_connections + 64;
-
-		if (rl.rlim_cur < want) {
-			rl.rlim_cur = want <= rl.rlim_max ? want : rl.rlim_max;
-			if (rl.rlim_cur < want && geteuid() == 0)
-				rl.rlim_max = rl.rlim_cur = want;
-			(void)setrlimit(RLIMIT_NOFILE, &rl);
-		}
-	}
+	daemon_raise_nofile((uint64_t)pop3d.conf.pop3_max_connections + 64);
 	for (i = 0; i < listener_count; i++) {
 		listeners[i].fd = listen_endpoint_open(&listeners[i].endpoint,
 						       POP3D_BACKLOG, message,
@@ -1218,7 +1177,7 @@ int main(int argc, char **argv)
 		mail_per_uid_max = cpus > 0 ? (size_t)cpus : 1;
 	}
 
-	if (!foreground)
+	if (!options.foreground)
 		daemon_detach();
 	pop3d_open_store();
 
