@@ -51,6 +51,7 @@ for exe in "$fuzz_dir"/fuzz-*; do
 	fuzz-relaydb-text) extra="-max_len=4096" ;;
 	fuzz-passwd-file) extra="-max_len=16384" ;;
 	fuzz-maildir-size-cache) extra="-max_len=8192" ;;
+	fuzz-mail-location) extra="-max_len=5000" ;;
 	esac
 	dict=$source_root/tests/fuzz/${name#fuzz-}.dict
 	[ -f "$dict" ] && extra="$extra -dict=$dict"

@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 
 #include "config_file.h"
 #include "listen_endpoint.h"
+#include "mail_location.h"
 #include "strnum.h"
 #include "timespan.h"
 
@@ -48,6 +50,7 @@ enum relaygate_conf_key {
 	CONF_POP3_MAX_CONNECTIONS_PER_IP,
 	CONF_POP3_MAX_BAD_COMMANDS,
 	CONF_POP3_IDLE_TIMEOUT,
+	CONF_POP3_MAIL_PROCESS_IDLE,
 };
 
 static const char *const relaygate_conf_keys[] = {
@@ -79,6 +82,7 @@ static const char *const relaygate_conf_keys[] = {
 	[CONF_POP3_MAX_CONNECTIONS_PER_IP] = "pop3_max_connections_per_ip",
 	[CONF_POP3_MAX_BAD_COMMANDS] = "pop3_max_bad_commands",
 	[CONF_POP3_IDLE_TIMEOUT] = "pop3_idle_timeout",
+	[CONF_POP3_MAIL_PROCESS_IDLE] = "pop3_mail_process_idle",
 };
 
 static int conf_set_string(char **field, const char *value,
@@ -339,12 +343,8 @@ static int conf_handle(void *context, const char *key, const char *value,
 		}
 		return conf_set_string(&conf->passwd_file, value, error_r);
 	case CONF_MAIL_LOCATION:
-		if (strncmp(value, "maildir:", 8) != 0
-		    || (value[8] != '/' && value[8] != '~')) {
-			*error_r = "expected maildir:PATH, the path absolute or "
-			    "starting with ~ (the user's home)";
+		if (mail_location_check(value, error_r) < 0)
 			return -1;
-		}
 		return conf_set_string(&conf->mail_location, value, error_r);
 	case CONF_POP3_LISTEN:
 	case CONF_POP3S_LISTEN: {
@@ -400,6 +400,15 @@ static int conf_handle(void *context, const char *key, const char *value,
 		}
 		conf->pop3_idle_timeout = seconds;
 		return 0;
+	case CONF_POP3_MAIL_PROCESS_IDLE:
+		if (timespan_parse(value, &seconds, &time_error) < 0
+		    || seconds > 86400) {
+			*error_r = "expected a time up to 1d, like 5m, or 0 "
+			    "(never stop an idle mail process)";
+			return -1;
+		}
+		conf->pop3_mail_process_idle = seconds;
+		return 0;
 	}
 	*error_r = "internal error: unhandled key";
 	return -1;
@@ -442,6 +451,7 @@ int relaygate_conf_init(struct relaygate_conf *conf, const char **error_r)
 	conf->pop3_max_connections_per_ip = 50;
 	conf->pop3_max_bad_commands = 10;
 	conf->pop3_idle_timeout = 600;
+	conf->pop3_mail_process_idle = 300;
 	conf->lookupd_expire = false;
 	conf->lookupd_max_connections = 1000;
 	conf->lookupd_idle_timeout = 600;
@@ -465,6 +475,24 @@ int relaygate_conf_load(struct relaygate_conf *conf, const char *path,
 	if (!required && stat(path, &st) < 0 && errno == ENOENT)
 		return 0;
 	return config_file_read(path, conf_handle, conf, error, error_size);
+}
+
+int relaygate_conf_load_daemon(struct relaygate_conf *conf, const char *name,
+			       const char *path, bool required)
+{
+	char message[1024];
+	const char *error;
+
+	if (relaygate_conf_init(conf, &error) < 0) {
+		fprintf(stderr, "%s: %s\n", name, error);
+		return EX_SOFTWARE;
+	}
+	if (relaygate_conf_load(conf, path, required, message,
+				sizeof(message)) < 0) {
+		fprintf(stderr, "%s: %s\n", name, message);
+		return EX_CONFIG;
+	}
+	return 0;
 }
 
 void relaygate_conf_free(struct relaygate_conf *conf)

@@ -50,6 +50,9 @@ struct relaygate_conf {
 	int64_t pop3_max_connections_per_ip;
 	int64_t pop3_max_bad_commands;
 	int64_t pop3_idle_timeout;	/* seconds: RFC 1939 autologout */
+	int64_t pop3_mail_process_idle;	/* seconds a mail process may hold no
+					 * session before it is stopped; 0:
+					 * never */
 	uint64_t seen;			/* keys set so far (duplicate check) */
 };
 
@@ -66,6 +69,13 @@ int relaygate_conf_parse_text(struct relaygate_conf *conf, const char *name,
  * only when REQUIRED (the user named it); the default path may be absent. */
 int relaygate_conf_load(struct relaygate_conf *conf, const char *path,
 			bool required, char *error, size_t error_size);
+
+/* For a daemon starting up: fill CONF with the defaults and load PATH on
+ * top (REQUIRED: the user named it), a problem printed to stderr after
+ * "NAME: ". Returns 0, or the daemon's exit status: EX_SOFTWARE when the
+ * defaults cannot be set, EX_CONFIG for the file. */
+int relaygate_conf_load_daemon(struct relaygate_conf *conf, const char *name,
+			       const char *path, bool required);
 
 /* Release CONF's memory. */
 void relaygate_conf_free(struct relaygate_conf *conf);

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <pwd.h>
 #include <poll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -85,14 +84,12 @@ static uint64_t lookupd_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void lookupd_usage(FILE *out)
-{
-	fprintf(out, "usage: " LOOKUPD_NAME " [-F] [-t] [-c config-file]\n"
-		"  -c FILE  configuration file (default " RELAYGATE_CONF_DEFAULT_PATH ")\n"
-		"  -F       stay in the foreground and log to stderr\n"
-		"  -t       check the configuration, print the problems, exit\n"
-		"  -V       print the version\n");
-}
+static const char lookupd_usage[] =
+	"usage: " LOOKUPD_NAME " [-F] [-t] [-c config-file]\n"
+	"  -c FILE  configuration file (default " RELAYGATE_CONF_DEFAULT_PATH ")\n"
+	"  -F       stay in the foreground and log to stderr\n"
+	"  -t       check the configuration, print the problems, exit\n"
+	"  -V       print the version\n";
 
 static void lookupd_on_signal(int sig)
 {
@@ -586,59 +583,29 @@ static void lookupd_open_store(void)
 
 int main(int argc, char **argv)
 {
-	const char *conf_path = RELAYGATE_CONF_DEFAULT_PATH, *error;
-	bool conf_given = false, foreground = false, check_only = false;
+	struct daemon_options options = {
+		.name = LOOKUPD_NAME,
+		.version = RELAYGATE_VERSION,
+		.usage = lookupd_usage,
+		.conf_path = RELAYGATE_CONF_DEFAULT_PATH,
+	};
 	char message[1024];
 	struct sigaction sa;
-	struct rlimit rl;
 	uint64_t last_idle_check = 0;
 	size_t i;
-	int opt;
+	int status;
 
-	while ((opt = getopt(argc, argv, "c:FtVh")) != -1) {
-		switch (opt) {
-		case 'c':
-			conf_path = optarg;
-			conf_given = true;
-			break;
-		case 'F':
-			foreground = true;
-			break;
-		case 't':
-			check_only = true;
-			break;
-		case 'V':
-			printf(LOOKUPD_NAME " %s\n", RELAYGATE_VERSION);
-			return 0;
-		case 'h':
-			lookupd_usage(stdout);
-			return 0;
-		default:
-			lookupd_usage(stderr);
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, LOOKUPD_NAME ": unexpected argument: %s\n", argv[optind]);
-		lookupd_usage(stderr);
-		return EX_USAGE;
-	}
-	if (relaygate_conf_init(&lookupd.conf, &error) < 0) {
-		fprintf(stderr, LOOKUPD_NAME ": %s\n", error);
-		return EX_SOFTWARE;
-	}
-	if (relaygate_conf_load(&lookupd.conf, conf_path, conf_given, message,
-				sizeof(message)) < 0) {
-		fprintf(stderr, LOOKUPD_NAME ": %s\n", message);
+	status = daemon_options_parse(&options, argc, argv);
+	if (status >= 0)
+		return status;
+	status = relaygate_conf_load_daemon(&lookupd.conf, options.name,
+					    options.conf_path, options.conf_given);
+	if (status != 0)
+		return status;
+	if (lookupd_check(options.conf_path, options.conf_given) > 0)
 		return EX_CONFIG;
-	}
-	if (lookupd_check(conf_path, conf_given) > 0)
-		return EX_CONFIG;
-	if (check_only) {
-		printf(LOOKUPD_NAME ": %s: configuration OK\n", conf_given
-		       ? conf_path : RELAYGATE_CONF_DEFAULT_PATH);
-		return 0;
-	}
+	if (options.check_only)
+		return daemon_check_passed(&options);
 	if (lookupd_add_listeners(lookupd.conf.lookupd_socketmap_listen,
 				  PROTOCOL_SOCKETMAP, message, sizeof(message)) < 0
 	    || lookupd_add_listeners(lookupd.conf.lookupd_policy_listen,
@@ -646,19 +613,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, LOOKUPD_NAME ": %s\n", message);
 		return EX_CONFIG;
 	}
-	log_open(LOOKUPD_NAME, foreground);
+	log_open(LOOKUPD_NAME, options.foreground);
 
 	/* Room for every connection: raise the descriptor limit if we may. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		rlim_t want = (rlim_t)lookupd.conf.lookupd_max_connections + 64;
-
-		if (rl.rlim_cur < want) {
-			rl.rlim_cur = want <= rl.rlim_max ? want : rl.rlim_max;
-			if (rl.rlim_cur < want && geteuid() == 0)
-				rl.rlim_max = rl.rlim_cur = want;
-			(void)setrlimit(RLIMIT_NOFILE, &rl);
-		}
-	}
+	daemon_raise_nofile((uint64_t)lookupd.conf.lookupd_max_connections + 64);
 
 	for (i = 0; i < lookupd.listener_count; i++) {
 		struct lookupd_listener *l = &lookupd.listeners[i];
@@ -670,7 +628,7 @@ int main(int argc, char **argv)
 		l->watch.handler = lookupd_accept;
 		l->watch.context = l;
 	}
-	if (!foreground)
+	if (!options.foreground)
 		daemon_detach();
 
 	memset(&sa, 0, sizeof(sa));

@@ -19,46 +19,10 @@
 
 #include "log.h"
 #include "login_request.h"
+#include "mail_location.h"
 #include "password.h"
 
 static struct pop3_ipc_message auth_message;
-
-/* The Maildir of ENTRY from mail_location ("~" = home, "%u" = user). */
-static int pop3_auth_maildir_path(const struct pop3d *pop3d,
-				  const struct passwd_entry *entry,
-				  char *path, size_t size, const char **error_r)
-{
-	const char *p = pop3d->conf.mail_location + strlen("maildir:");
-	size_t len = 0;
-
-	for (; *p != '\0'; p++) {
-		const char *insert;
-		char one[2] = { *p, '\0' };
-
-		if (*p == '~' && len == 0) {
-			if (entry->home[0] != '/') {
-				*error_r = "the user has no absolute home directory";
-				return -1;
-			}
-			insert = entry->home;
-		} else if (*p == '%' && p[1] == 'u') {
-			insert = entry->user;
-			p++;
-		} else if (*p == '%' && p[1] == '%') {
-			insert = "%";
-			p++;
-		} else
-			insert = one;
-		if (len + strlen(insert) >= size) {
-			*error_r = "mailbox path too long";
-			return -1;
-		}
-		memcpy(path + len, insert, strlen(insert));
-		len += strlen(insert);
-	}
-	path[len] = '\0';
-	return 0;
-}
 
 /* Check one request; fill VERIFIED. */
 static void pop3_auth_verify(struct pop3d *pop3d, const char *address_text,
@@ -137,8 +101,9 @@ static void pop3_auth_verify(struct pop3d *pop3d, const char *address_text,
 			return;
 		}
 	}
-	if (pop3_auth_maildir_path(pop3d, entry, verified->maildir,
-				   sizeof(verified->maildir), &error) < 0) {
+	if (mail_location_expand(pop3d->conf.mail_location, entry->user,
+				 entry->home, verified->maildir,
+				 sizeof(verified->maildir), &error) < 0) {
 		log_error("pop3: event=login-failed address=%s user=%s "
 			  "reason=config error=\"%s\"", address_text,
 			  verified->user, error);

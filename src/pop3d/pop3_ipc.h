@@ -32,6 +32,11 @@ enum pop3_ipc_type {
 	POP3_IPC_SESSION,		/* struct pop3_ipc_session + input; fd */
 	POP3_IPC_GO,			/* grant outcome word: answer +OK */
 	POP3_IPC_CANCEL,		/* drop the session without a reply */
+	POP3_IPC_STOP,			/* idle: exit once the sessions still
+					 * sending their last replies are
+					 * done; sent only when every session
+					 * was reported CLOSED, and no SESSION
+					 * follows it */
 	/* mail process -> master */
 	POP3_IPC_LOCKED,		/* struct pop3_ipc_locked */
 	POP3_IPC_CLOSED,		/* the session ended */

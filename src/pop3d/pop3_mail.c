@@ -74,6 +74,8 @@ static struct {
 	struct pop3_mail_session *sessions;
 	size_t session_count;
 	bool master_gone;
+	bool stop_asked;		/* POP3_IPC_STOP: idle, exit when the
+					 * last sessions are done */
 	uint64_t idle_timeout_ms;
 } mail;
 
@@ -727,6 +729,13 @@ static void pop3_mail_on_channel(struct event_watch *watch, unsigned events)
 		case POP3_IPC_SESSION:
 			pop3_mail_new_session(&mail_message);
 			break;
+		case POP3_IPC_STOP:
+			/* The master sends no SESSION after this one; any
+			 * session still here is sending its last replies. */
+			if (mail_message.fd >= 0)
+				close(mail_message.fd);
+			mail.stop_asked = true;
+			break;
 		case POP3_IPC_GO:
 		case POP3_IPC_CANCEL:
 			if (mail_message.fd >= 0)
@@ -816,7 +825,8 @@ void pop3_mail_run(struct pop3d *pop3d, int channel_fd, uid_t uid, gid_t gid)
 			}
 			_exit(0);
 		}
-		if (mail.master_gone && mail.session_count == 0)
+		if ((mail.master_gone || mail.stop_asked)
+		    && mail.session_count == 0)
 			_exit(0);
 		(void)event_loop_run_once(mail.loop, 1000);
 		now = pop3_mail_now_ms();

@@ -59,9 +59,48 @@ static const char *pop3_stream_tls_error(void)
 	return text;
 }
 
+enum pop3_stream_tls_step {
+	POP3_STREAM_TLS_AGAIN,		/* the socket is ready: call again */
+	POP3_STREAM_TLS_TIMEOUT,	/* it stayed unready for timeout_ms */
+	POP3_STREAM_TLS_CLOSED,		/* the peer closed (close_notify, or
+					 * end of file with no TLS error) */
+	POP3_STREAM_TLS_FAILED,		/* a TLS or poll error: stream->error */
+};
+
+/* After a TLS call on STREAM returned RET (not success): wait, at most
+ * timeout_ms, for the socket to be readable or writable when OpenSSL
+ * wants that, and say what the caller does next. */
+static enum pop3_stream_tls_step pop3_stream_tls_wait(struct pop3_stream *stream,
+						      int ret)
+{
+	int wait;
+
+	switch (SSL_get_error(stream->ssl, ret)) {
+	case SSL_ERROR_WANT_READ:
+		wait = pop3_stream_wait(stream, POLLIN);
+		break;
+	case SSL_ERROR_WANT_WRITE:
+		wait = pop3_stream_wait(stream, POLLOUT);
+		break;
+	case SSL_ERROR_ZERO_RETURN:
+		return POP3_STREAM_TLS_CLOSED;
+	case SSL_ERROR_SYSCALL:
+		if (ERR_peek_error() == 0)
+			return POP3_STREAM_TLS_CLOSED;
+		/* fall through */
+	default:
+		stream->error = pop3_stream_tls_error();
+		return POP3_STREAM_TLS_FAILED;
+	}
+	if (wait < 0)
+		return POP3_STREAM_TLS_FAILED;
+	return wait == 0 ? POP3_STREAM_TLS_TIMEOUT : POP3_STREAM_TLS_AGAIN;
+}
+
 int pop3_stream_start_tls(struct pop3_stream *stream, SSL_CTX *ctx)
 {
-	int ret, wait;
+	enum pop3_stream_tls_step step;
+	int ret;
 
 	if (stream->in_end > stream->in_start) {
 		stream->error = "input pipelined after STLS";
@@ -76,22 +115,14 @@ int pop3_stream_start_tls(struct pop3_stream *stream, SSL_CTX *ctx)
 		ret = SSL_accept(stream->ssl);
 		if (ret == 1)
 			return 0;
-		switch (SSL_get_error(stream->ssl, ret)) {
-		case SSL_ERROR_WANT_READ:
-			wait = pop3_stream_wait(stream, POLLIN);
-			break;
-		case SSL_ERROR_WANT_WRITE:
-			wait = pop3_stream_wait(stream, POLLOUT);
-			break;
-		default:
+		step = pop3_stream_tls_wait(stream, ret);
+		if (step == POP3_STREAM_TLS_AGAIN)
+			continue;
+		if (step == POP3_STREAM_TLS_TIMEOUT)
+			stream->error = "TLS handshake timed out";
+		else if (step == POP3_STREAM_TLS_CLOSED)
 			stream->error = pop3_stream_tls_error();
-			return -1;
-		}
-		if (wait <= 0) {
-			if (wait == 0)
-				stream->error = "TLS handshake timed out";
-			return -1;
-		}
+		return -1;
 	}
 }
 
@@ -121,21 +152,14 @@ static enum pop3_stream_status pop3_stream_fill(struct pop3_stream *stream)
 				stream->in_end += (size_t)ret;
 				return POP3_STREAM_OK;
 			}
-			switch (SSL_get_error(stream->ssl, ret)) {
-			case SSL_ERROR_WANT_READ:
-				wait = pop3_stream_wait(stream, POLLIN);
+			switch (pop3_stream_tls_wait(stream, ret)) {
+			case POP3_STREAM_TLS_AGAIN:
 				break;
-			case SSL_ERROR_WANT_WRITE:
-				wait = pop3_stream_wait(stream, POLLOUT);
-				break;
-			case SSL_ERROR_ZERO_RETURN:
+			case POP3_STREAM_TLS_TIMEOUT:
+				return POP3_STREAM_TIMEOUT;
+			case POP3_STREAM_TLS_CLOSED:
 				return POP3_STREAM_EOF;
-			case SSL_ERROR_SYSCALL:
-				if (ERR_peek_error() == 0)
-					return POP3_STREAM_EOF;
-				/* fall through */
-			default:
-				stream->error = pop3_stream_tls_error();
+			case POP3_STREAM_TLS_FAILED:
 				return POP3_STREAM_ERROR;
 			}
 		} else {
@@ -155,11 +179,11 @@ static enum pop3_stream_status pop3_stream_fill(struct pop3_stream *stream)
 				return POP3_STREAM_ERROR;
 			}
 			wait = pop3_stream_wait(stream, POLLIN);
+			if (wait < 0)
+				return POP3_STREAM_ERROR;
+			if (wait == 0)
+				return POP3_STREAM_TIMEOUT;
 		}
-		if (wait < 0)
-			return POP3_STREAM_ERROR;
-		if (wait == 0)
-			return POP3_STREAM_TIMEOUT;
 	}
 }
 
@@ -220,6 +244,7 @@ size_t pop3_stream_take_buffered(struct pop3_stream *stream, void *buf,
 static int pop3_stream_send(struct pop3_stream *stream,
 			    const unsigned char *data, size_t len)
 {
+	enum pop3_stream_tls_step step;
 	int wait;
 
 	while (len > 0) {
@@ -229,27 +254,17 @@ static int pop3_stream_send(struct pop3_stream *stream,
 			int ret = SSL_write(stream->ssl, data,
 					    len > 1 << 30 ? 1 << 30 : (int)len);
 
-			if (ret > 0)
-				done = ret;
-			else {
-				switch (SSL_get_error(stream->ssl, ret)) {
-				case SSL_ERROR_WANT_READ:
-					wait = pop3_stream_wait(stream, POLLIN);
-					break;
-				case SSL_ERROR_WANT_WRITE:
-					wait = pop3_stream_wait(stream, POLLOUT);
-					break;
-				default:
+			if (ret <= 0) {
+				step = pop3_stream_tls_wait(stream, ret);
+				if (step == POP3_STREAM_TLS_AGAIN)
+					continue;
+				if (step == POP3_STREAM_TLS_TIMEOUT)
+					stream->error = "client stopped reading";
+				else if (step == POP3_STREAM_TLS_CLOSED)
 					stream->error = pop3_stream_tls_error();
-					return -1;
-				}
-				if (wait <= 0) {
-					if (wait == 0)
-						stream->error = "client stopped reading";
-					return -1;
-				}
-				continue;
+				return -1;
 			}
+			done = ret;
 		} else {
 			done = send(stream->fd, data, len, MSG_NOSIGNAL);
 			if (done < 0) {

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -63,10 +62,15 @@ struct pop3d_child {
 	uid_t uid;			/* mail */
 	gid_t gid;
 	size_t sessions;		/* mail: sessions it holds */
+	uint64_t idle_since_ms;		/* mail: when sessions became 0 */
 	unsigned long served;		/* login: connections handed to it */
 	bool retired;			/* login: gets no more connections
 					 * (it exits after its last, or a send
-					 * to it failed); stays "busy" */
+					 * to it failed); stays "busy".
+					 * mail: told to stop (POP3_IPC_STOP)
+					 * or unreachable: gets no more
+					 * sessions */
+	bool reaped;			/* waited for: its pid may be reused */
 };
 
 enum pop3d_conn_state {
@@ -107,6 +111,9 @@ static uint32_t conn_generation;
 static struct pop3d_child *children;
 static size_t login_total, login_idle, mail_per_uid_max;
 static struct pop3d_conn *auth_queue_head, *auth_queue_tail, *delay_list;
+/* When the next idle mail process may be due to stop (UINT64_MAX: none
+ * is idle, or pop3_mail_process_idle is 0). */
+static uint64_t mail_idle_due_ms = UINT64_MAX;
 static struct login_throttle *throttle;
 static struct event_loop *loop;
 static struct event_watch signal_watch;
@@ -117,15 +124,13 @@ static struct pop3_ipc_message master_message;
  * the child by pop3d_spawn), or -1. */
 static int spawn_close_fd = -1;
 
-static void pop3d_usage(FILE *out)
-{
-	fprintf(out, "usage: " POP3D_NAME " [-F] [-t] [-c config-file]\n"
-		"  -c FILE  configuration file (default "
-		RELAYGATE_CONF_DEFAULT_PATH ")\n"
-		"  -F       stay in the foreground, log to stderr\n"
-		"  -t       check the configuration, print the problems, exit\n"
-		"  -V       print the version\n");
-}
+static const char pop3d_usage[] =
+	"usage: " POP3D_NAME " [-F] [-t] [-c config-file]\n"
+	"  -c FILE  configuration file (default "
+	RELAYGATE_CONF_DEFAULT_PATH ")\n"
+	"  -F       stay in the foreground, log to stderr\n"
+	"  -t       check the configuration, print the problems, exit\n"
+	"  -V       print the version\n";
 
 /* Parse an endpoint list into the listener table. */
 static int pop3d_add_listeners(const char *list, bool implicit_tls,
@@ -355,6 +360,22 @@ static void pop3d_refuse(int fd, bool implicit_tls, const char *reply)
 }
 
 static void pop3d_on_child(struct event_watch *watch, unsigned events);
+static uint64_t pop3d_now_ms(void);
+
+/* The mail process CHILD holds no session from now on: it is stopped
+ * after pop3_mail_process_idle unless it gets one before. */
+static void pop3d_mail_idle_from_now(struct pop3d_child *child)
+{
+	uint64_t due;
+
+	child->idle_since_ms = pop3d_now_ms();
+	if (pop3d.conf.pop3_mail_process_idle == 0)
+		return;
+	due = child->idle_since_ms
+	    + (uint64_t)pop3d.conf.pop3_mail_process_idle * 1000u;
+	if (due < mail_idle_due_ms)
+		mail_idle_due_ms = due;
+}
 
 /* Fork a child of KIND; the child runs its role and never returns. */
 static struct pop3d_child *pop3d_spawn(enum pop3d_child_kind kind, uid_t uid,
@@ -438,6 +459,8 @@ static struct pop3d_child *pop3d_spawn(enum pop3d_child_kind kind, uid_t uid,
 		login_total++;
 		login_idle++;
 	}
+	if (kind == POP3D_CHILD_MAIL)
+		pop3d_mail_idle_from_now(child);
 	return child;
 }
 
@@ -458,14 +481,16 @@ static struct pop3d_child *pop3d_idle_login(void)
 }
 
 /* The mail process for UID/GID with the fewest sessions, started if none
- * or all are busy and there may be more. */
+ * or all are busy and there may be more. Never one told to stop. */
 static struct pop3d_child *pop3d_mail_for(uid_t uid, gid_t gid)
 {
 	struct pop3d_child *c, *best = NULL;
 	size_t count = 0;
 
 	for (c = children; c != NULL; c = c->next) {
-		if (c->kind != POP3D_CHILD_MAIL || c->uid != uid || c->gid != gid)
+		/* a retired process may be exiting: it gets nothing more */
+		if (c->kind != POP3D_CHILD_MAIL || c->uid != uid || c->gid != gid
+		    || c->retired)
 			continue;
 		count++;
 		if (best == NULL || c->sessions < best->sessions)
@@ -585,11 +610,56 @@ static void pop3d_send_delayed(void)
 	}
 }
 
-/* Milliseconds until the next held-back answer (-1: none). */
+/* Stop the mail processes that have held no session for
+ * pop3_mail_process_idle. The master is the only one that hands sessions
+ * out, so this is race-free: a process with no session has none on the
+ * way, and once it is retired it gets none. It still finishes the
+ * replies of sessions it reported CLOSED, then exits; the channel's end
+ * of file frees it here. */
+static void pop3d_stop_idle_mail(void)
+{
+	uint64_t now = pop3d_now_ms(), idle_ms, due;
+	struct pop3d_child *c;
+
+	if (now < mail_idle_due_ms)
+		return;
+	mail_idle_due_ms = UINT64_MAX;
+	idle_ms = (uint64_t)pop3d.conf.pop3_mail_process_idle * 1000u;
+	for (c = children; c != NULL; c = c->next) {
+		if (c->kind != POP3D_CHILD_MAIL || c->retired || c->sessions > 0)
+			continue;
+		due = c->idle_since_ms + idle_ms;
+		if (due > now) {
+			if (due < mail_idle_due_ms)
+				mail_idle_due_ms = due;
+			continue;
+		}
+		if (pop3_ipc_send(c->watch.fd, POP3_IPC_STOP, 0, NULL, 0, -1) < 0) {
+			log_warn("pop3: mail process %ld: stop: %s", (long)c->pid,
+				 strerror(errno));
+			if (errno == EAGAIN || errno == ENOBUFS) {
+				/* its queue is full: try again in a second */
+				if (now + 1000 < mail_idle_due_ms)
+					mail_idle_due_ms = now + 1000;
+				continue;
+			}
+		} else
+			log_info("pop3: event=mail-process-stop reason=idle "
+				 "pid=%ld uid=%lu gid=%lu idle_seconds=%llu",
+				 (long)c->pid, (unsigned long)c->uid,
+				 (unsigned long)c->gid,
+				 (unsigned long long)((now - c->idle_since_ms)
+						      / 1000u));
+		c->retired = true;
+	}
+}
+
+/* Milliseconds until the next held-back answer or idle mail process to
+ * stop (-1: none). */
 static int pop3d_next_timeout(void)
 {
 	const struct pop3d_conn *conn;
-	uint64_t now = pop3d_now_ms(), next = UINT64_MAX;
+	uint64_t now = pop3d_now_ms(), next = mail_idle_due_ms;
 
 	for (conn = delay_list; conn != NULL; conn = conn->queue_next) {
 		if (conn->due_ms < next)
@@ -759,8 +829,8 @@ static void pop3d_on_mail_message(struct pop3d_child *child,
 					    conn->id, NULL, 0, -1);
 		}
 	} else if (msg->header.type == POP3_IPC_CLOSED) {
-		if (child->sessions > 0)
-			child->sessions--;
+		if (child->sessions > 0 && --child->sessions == 0)
+			pop3d_mail_idle_from_now(child);
 		conn->mail = NULL;
 		if (conn->login == NULL)
 			pop3d_conn_free(conn);
@@ -996,6 +1066,12 @@ static void pop3d_on_signal(struct event_watch *watch, unsigned events)
 			pid_t pid;
 
 			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+				/* its channel's end of file may come later:
+				 * no signal to its pid from now on */
+				for (c = children; c != NULL; c = c->next) {
+					if (c->pid == pid)
+						c->reaped = true;
+				}
 				if (WIFSIGNALED(status) && !stopping)
 					log_error("pop3: process %ld ended by "
 						  "signal %d", (long)pid,
@@ -1013,8 +1089,10 @@ static void pop3d_on_signal(struct event_watch *watch, unsigned events)
 			log_info("pop3: event=stop signal=%u connections=%zu",
 				 info.ssi_signo, conn_count);
 			stopping = true;
-			for (c = children; c != NULL; c = c->next)
-				kill(c->pid, SIGTERM);
+			for (c = children; c != NULL; c = c->next) {
+				if (!c->reaped)
+					kill(c->pid, SIGTERM);
+			}
 		}
 	}
 }
@@ -1038,60 +1116,31 @@ static void pop3d_open_store(void)
 
 int main(int argc, char **argv)
 {
-	const char *conf_path = RELAYGATE_CONF_DEFAULT_PATH, *error;
-	bool conf_given = false, foreground = false, check_only = false;
+	struct daemon_options options = {
+		.name = POP3D_NAME,
+		.version = RELAYGATE_VERSION,
+		.usage = pop3d_usage,
+		.conf_path = RELAYGATE_CONF_DEFAULT_PATH,
+	};
 	struct login_throttle_settings throttle_settings;
 	char message[1024];
 	struct sigaction sa;
-	struct rlimit rl;
 	sigset_t mask;
 	size_t i;
-	int opt;
+	int status;
 
-	while ((opt = getopt(argc, argv, "c:FtVh")) != -1) {
-		switch (opt) {
-		case 'c':
-			conf_path = optarg;
-			conf_given = true;
-			break;
-		case 'F':
-			foreground = true;
-			break;
-		case 't':
-			check_only = true;
-			break;
-		case 'V':
-			printf(POP3D_NAME " %s\n", RELAYGATE_VERSION);
-			return 0;
-		case 'h':
-			pop3d_usage(stdout);
-			return 0;
-		default:
-			pop3d_usage(stderr);
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, POP3D_NAME ": unexpected argument: %s\n", argv[optind]);
-		pop3d_usage(stderr);
-		return EX_USAGE;
-	}
-	if (relaygate_conf_init(&pop3d.conf, &error) < 0) {
-		fprintf(stderr, POP3D_NAME ": %s\n", error);
-		return EX_SOFTWARE;
-	}
-	if (relaygate_conf_load(&pop3d.conf, conf_path, conf_given, message,
-				sizeof(message)) < 0) {
-		fprintf(stderr, POP3D_NAME ": %s\n", message);
+	status = daemon_options_parse(&options, argc, argv);
+	if (status >= 0)
+		return status;
+	status = relaygate_conf_load_daemon(&pop3d.conf, options.name,
+					    options.conf_path, options.conf_given);
+	if (status != 0)
+		return status;
+	if (pop3d_check(options.conf_path) > 0)
 		return EX_CONFIG;
-	}
-	if (pop3d_check(conf_path) > 0)
-		return EX_CONFIG;
-	if (check_only) {
-		printf(POP3D_NAME ": %s: configuration OK\n", conf_path);
-		return 0;
-	}
-	log_open(POP3D_NAME, foreground);
+	if (options.check_only)
+		return daemon_check_passed(&options);
+	log_open(POP3D_NAME, options.foreground);
 	pop3d.privileged = geteuid() == 0;
 	if (pop3d.privileged) {
 		/* looked up once: a child must not load name services */
@@ -1107,16 +1156,7 @@ int main(int argc, char **argv)
 	    || pop3d.hostname[0] == '\0')
 		strcpy(pop3d.hostname, "localhost");
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		rlim_t want = (rlim_t)pop3d.conf.pop3_max_connections + 64;
-
-		if (rl.rlim_cur < want) {
-			rl.rlim_cur = want <= rl.rlim_max ? want : rl.rlim_max;
-			if (rl.rlim_cur < want && geteuid() == 0)
-				rl.rlim_max = rl.rlim_cur = want;
-			(void)setrlimit(RLIMIT_NOFILE, &rl);
-		}
-	}
+	daemon_raise_nofile((uint64_t)pop3d.conf.pop3_max_connections + 64);
 	for (i = 0; i < listener_count; i++) {
 		listeners[i].fd = listen_endpoint_open(&listeners[i].endpoint,
 						       POP3D_BACKLOG, message,
@@ -1137,7 +1177,7 @@ int main(int argc, char **argv)
 		mail_per_uid_max = cpus > 0 ? (size_t)cpus : 1;
 	}
 
-	if (!foreground)
+	if (!options.foreground)
 		daemon_detach();
 	pop3d_open_store();
 
@@ -1192,6 +1232,7 @@ int main(int argc, char **argv)
 
 		(void)event_loop_run_once(loop, timeout);
 		pop3d_send_delayed();
+		pop3d_stop_idle_mail();
 	}
 	return 0;
 }

@@ -85,14 +85,12 @@ static uint64_t recorder_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static void recorder_usage(FILE *out)
-{
-	fprintf(out, "usage: " RECORDER_NAME " [-F] [-t] [-c config-file]\n"
-		"  -c FILE  configuration file (default " RELAYGATE_CONF_DEFAULT_PATH ")\n"
-		"  -F       stay in the foreground and log to stderr\n"
-		"  -t       check the configuration, print the problems, exit\n"
-		"  -V       print the version\n");
-}
+static const char recorder_usage[] =
+	"usage: " RECORDER_NAME " [-F] [-t] [-c config-file]\n"
+	"  -c FILE  configuration file (default " RELAYGATE_CONF_DEFAULT_PATH ")\n"
+	"  -F       stay in the foreground and log to stderr\n"
+	"  -t       check the configuration, print the problems, exit\n"
+	"  -V       print the version\n";
 
 static void recorder_on_signal(int sig)
 {
@@ -520,64 +518,33 @@ static void recorder_open_store(void)
 
 int main(int argc, char **argv)
 {
-	const char *conf_path = RELAYGATE_CONF_DEFAULT_PATH, *error;
-	bool conf_given = false, foreground = false, check_only = false;
-	char message[1024];
+	struct daemon_options options = {
+		.name = RECORDER_NAME,
+		.version = RELAYGATE_VERSION,
+		.usage = recorder_usage,
+		.conf_path = RELAYGATE_CONF_DEFAULT_PATH,
+	};
 	struct sigaction sa;
 	time_t last_summary;
-	int opt;
+	int status;
 
-	while ((opt = getopt(argc, argv, "c:FtVh")) != -1) {
-		switch (opt) {
-		case 'c':
-			conf_path = optarg;
-			conf_given = true;
-			break;
-		case 'F':
-			foreground = true;
-			break;
-		case 't':
-			check_only = true;
-			break;
-		case 'V':
-			printf(RECORDER_NAME " %s\n", RELAYGATE_VERSION);
-			return 0;
-		case 'h':
-			recorder_usage(stdout);
-			return 0;
-		default:
-			recorder_usage(stderr);
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, RECORDER_NAME ": unexpected argument: %s\n",
-			argv[optind]);
-		recorder_usage(stderr);
-		return EX_USAGE;
-	}
-	if (relaygate_conf_init(&recorder.conf, &error) < 0) {
-		fprintf(stderr, RECORDER_NAME ": %s\n", error);
-		return EX_SOFTWARE;
-	}
-	if (relaygate_conf_load(&recorder.conf, conf_path, conf_given, message,
-				sizeof(message)) < 0) {
-		fprintf(stderr, RECORDER_NAME ": %s\n", message);
+	status = daemon_options_parse(&options, argc, argv);
+	if (status >= 0)
+		return status;
+	status = relaygate_conf_load_daemon(&recorder.conf, options.name,
+					    options.conf_path, options.conf_given);
+	if (status != 0)
+		return status;
+	if (recorder_check(options.conf_path, options.conf_given) > 0)
 		return EX_CONFIG;
-	}
-	if (recorder_check(conf_path, conf_given) > 0)
-		return EX_CONFIG;
-	if (check_only) {
-		printf(RECORDER_NAME ": %s: configuration OK\n", conf_given
-		       ? conf_path : RELAYGATE_CONF_DEFAULT_PATH);
-		return 0;
-	}
-	log_open(RECORDER_NAME, foreground);
+	if (options.check_only)
+		return daemon_check_passed(&options);
+	log_open(RECORDER_NAME, options.foreground);
 	/* The store first: a recorder that cannot write it must not take
 	 * clients away from writing it themselves. */
 	recorder_open_store();
 	recorder_listen();
-	if (!foreground)
+	if (!options.foreground)
 		daemon_detach();
 
 	memset(&sa, 0, sizeof(sa));

@@ -297,6 +297,83 @@ static void test_conf_time_limits(void)
 	test_end();
 }
 
+static void test_conf_mail_process_idle(void)
+{
+	static const struct conf_error_case cases[] = {
+		{ "pop3_mail_process_idle = soon\n", "test.conf:1:",
+		  "pop3_mail_process_idle: expected a time up to 1d, like 5m, "
+		  "or 0 (never stop an idle mail process)" },
+		{ "\npop3_mail_process_idle = -5m\n", "test.conf:2:",
+		  "pop3_mail_process_idle" },
+		{ "pop3_mail_process_idle = 1d1s\n", "test.conf:1:",
+		  "up to 1d" },
+		{ "pop3_mail_process_idle =\n", "test.conf:1:",
+		  "pop3_mail_process_idle" },
+		{ "pop3_mail_process_idle = 5 m\n", "test.conf:1:",
+		  "pop3_mail_process_idle" },
+		{ "pop3_mail_process_idle = 5m\npop3_mail_process_idle = 5m\n",
+		  "test.conf:2:", "set more than once" },
+	};
+	struct relaygate_conf conf;
+	char error[256];
+
+	test_begin("conf: pop3_mail_process_idle defaults to 5m, takes 0 "
+		   "(never) to 1d, and names what it expects");
+	if (test_conf_init(&conf)) {
+		test_assert_int_eq(conf.pop3_mail_process_idle, 300);
+		relaygate_conf_free(&conf);
+	}
+	if (test_conf_init(&conf)) {
+		test_assert(test_conf_parse(&conf, "pop3_mail_process_idle = 0\n",
+					    error, sizeof(error)) == 0);
+		test_assert_int_eq(conf.pop3_mail_process_idle, 0);
+		relaygate_conf_free(&conf);
+	}
+	if (test_conf_init(&conf)) {
+		test_assert(test_conf_parse(&conf, "pop3_mail_process_idle = 2s\n",
+					    error, sizeof(error)) == 0);
+		test_assert_int_eq(conf.pop3_mail_process_idle, 2);
+		relaygate_conf_free(&conf);
+	}
+	if (test_conf_init(&conf)) {
+		test_assert(test_conf_parse(&conf, "pop3_mail_process_idle = 1d\n",
+					    error, sizeof(error)) == 0);
+		test_assert_int_eq(conf.pop3_mail_process_idle, 86400);
+		relaygate_conf_free(&conf);
+	}
+	test_conf_errors(cases, N_ELEMENTS(cases));
+	test_end();
+}
+
+static void test_conf_mail_location(void)
+{
+	static const struct conf_error_case cases[] = {
+		{ "mail_location = /var/mail/%u\n", "test.conf:1:",
+		  "mail_location: expected maildir:PATH" },
+		{ "\nmail_location = maildir:/var/mail/%n\n", "test.conf:2:",
+		  "mail_location: unknown variable after % (expected %u" },
+		{ "mail_location = maildir:Maildir\n", "test.conf:1:",
+		  "absolute or starting with ~/ or %h" },
+		{ "mail_location = maildir:~/Maildir:LAYOUT=fs\n", "test.conf:1:",
+		  "not supported" },
+	};
+	struct relaygate_conf conf;
+	char error[256];
+
+	test_begin("conf: mail_location is checked as a template, with the "
+		   "template's own message");
+	if (test_conf_init(&conf)) {
+		test_assert_strcmp(conf.mail_location, "maildir:~/Maildir");
+		test_assert(test_conf_parse(&conf, "mail_location = "
+					    "maildir:%h/Mail/%u\n", error,
+					    sizeof(error)) == 0);
+		test_assert_strcmp(conf.mail_location, "maildir:%h/Mail/%u");
+		relaygate_conf_free(&conf);
+	}
+	test_conf_errors(cases, N_ELEMENTS(cases));
+	test_end();
+}
+
 static void test_conf_bad_never_relay(void)
 {
 	static const struct conf_error_case cases[] = {
@@ -920,6 +997,8 @@ int main(void)
 	test_conf_duplicate_key();
 	test_conf_bad_time();
 	test_conf_time_limits();
+	test_conf_mail_process_idle();
+	test_conf_mail_location();
 	test_conf_bad_never_relay();
 	test_conf_plaintext_auth_networks();
 	test_conf_bad_plaintext_auth_networks();

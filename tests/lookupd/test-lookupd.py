@@ -19,6 +19,9 @@ It must run as root: it checks that the daemon drops to lookupd_user
 Known daemon bugs are listed in EXPECTED_TO_FAIL (check id -> description):
 such a check is reported as "known bug" and does not fail the run; when it
 passes, the run fails so that the entry gets removed.
+
+The harness (case registry, checks, case directories, starting and stopping
+daemons by PID, ports, output) is tests/lib/relaygate_test.py.
 """
 import fcntl
 import os
@@ -30,50 +33,20 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, 'lib'))
+import relaygate_test as H  # noqa: E402 - found through the path above
+from relaygate_test import (CheckFailed, check, free_port, now,  # noqa: E402
+                            send_ignoring_reset)
 
 EXPECTED_TO_FAIL = {
 }
 
 WINDOW = 1800          # relay_window = 30m in every configuration below
 IO_TIMEOUT = 5.0       # no single answer may take longer than this
-
-
-class CheckFailed(Exception):
-    pass
-
-
-class Outcome:
-    """Results of one case's known-bug checks: still failing, now passing."""
-
-    def __init__(self):
-        self.known = []
-        self.fixed = []
-
-
-OUTCOME = None
-
-
-def check(condition, what, bug=None):
-    """Assert CONDITION; WHAT says what was expected (and what was got).
-    With BUG (a key of EXPECTED_TO_FAIL) a failure is recorded, not raised."""
-    if bug is not None:
-        if bug not in EXPECTED_TO_FAIL:
-            raise CheckFailed('internal: unknown bug id ' + bug)
-        if condition:
-            OUTCOME.fixed.append(bug)
-        else:
-            OUTCOME.known.append('%s: %s' % (bug, what))
-        return
-    if not condition:
-        raise CheckFailed(what)
-
-
-def now():
-    return int(time.time())
 
 
 # ---------------------------------------------------------------- clients
@@ -182,38 +155,11 @@ class Client:
             data += chunk
 
 
-def send_ignoring_reset(client, data):
-    """Send DATA; the daemon may close (and reset) before all of it is sent."""
-    try:
-        client.send(data)
-    except (ConnectionResetError, BrokenPipeError):
-        pass
-
-
 # ---------------------------------------------------------------- daemon
 
-def free_port(family=socket.AF_INET, host='127.0.0.1'):
-    s = socket.socket(family, socket.SOCK_STREAM)
-    s.bind((host, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Daemon:
+class Daemon(H.Daemon):
     def __init__(self, env, conf, log):
-        self.env = env
-        self.conf = conf
-        self.log_path = log
-        self.logf = open(log, 'ab')
-        self.proc = subprocess.Popen([env.lookupd, '-F', '-c', conf],
-                                     stdin=subprocess.DEVNULL,
-                                     stdout=self.logf, stderr=self.logf)
-        self.pid = self.proc.pid
-
-    def log(self):
-        with open(self.log_path, 'rb') as f:
-            return f.read().decode(errors='replace')
+        super().__init__(env, env.lookupd, conf, log)
 
     def wait_ready(self, endpoints, timeout=5.0):
         """True when the daemon is about to serve: it logged 'started', or
@@ -232,84 +178,30 @@ class Daemon:
         raise CheckFailed('daemon did not log "started" within %.0fs; log:\n%s'
                           % (timeout, self.log()))
 
-    def running(self):
-        return self.proc.poll() is None
-
-    def stop(self, timeout=5):
-        """SIGTERM by PID, then SIGKILL if it does not exit within TIMEOUT;
-        the exit status (negative: the signal that ended it)."""
-        if self.proc.poll() is None:
-            os.kill(self.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.logf.close()
-        return self.proc.returncode
-
-    def kill9(self):
-        os.kill(self.pid, signal.SIGKILL)
-        self.proc.wait()
-        self.logf.close()
-
     def uid(self):
-        with open('/proc/%d/status' % self.pid) as f:
-            for line in f:
-                if line.startswith('Uid:'):
-                    return [int(x) for x in line.split()[1:]]
-        return None
+        return H.proc_ids(self.pid)[0]
 
     def children(self):
-        pids = []
-        for entry in os.listdir('/proc'):
-            if not entry.isdigit():
-                continue
-            try:
-                with open('/proc/%s/stat' % entry) as f:
-                    fields = f.read().rsplit(')', 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == self.pid:
-                pids.append(int(entry))
-        return pids
+        return H.children(self.pid)
 
 
-class Env:
+class Env(H.Env):
     """One case's directory, store, configurations and daemons."""
 
-    def __init__(self, root, tools):
-        self.dir = root
-        self.store = os.path.join(root, 'relayers.db')
-        self.lookupd = tools['lookupd']
-        self.vsmtprelay = tools['vsmtprelay']
-        self.admin_conf = os.path.join(root, 'admin.conf')
-        with open(self.admin_conf, 'w') as f:
-            f.write('# vsmtprelay in the tests\nrelay_window = 30m\n')
-        self.daemons = []
-        self.clients = []
-        self.strays = []        # sweeper PIDs to end by PID at cleanup
-        self.serial = 0
+    conf_header = '# written by test-lookupd.py\n'
 
-    def path(self, name):
-        return os.path.join(self.dir, name)
+    def __init__(self, root, tools):
+        super().__init__(root, tools, tools['lookupd'])
+        self.lookupd = tools['lookupd']
+        self.daemons = self.servers
+        # self.strays: sweeper PIDs to end by PID at cleanup
 
     def vsm(self, *args, store=None, expect_rc=0):
-        cmd = [self.vsmtprelay, '-c', self.admin_conf, '-f', store or self.store]
-        cmd += [str(a) for a in args]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        check(r.returncode == expect_rc, '%s: exit %d (expected %d): %s'
-              % (' '.join(cmd[5:]), r.returncode, expect_rc, r.stderr.strip()))
-        return r.stdout
+        return super().vsm(*args, store=store, expect_rc=expect_rc).stdout
 
     def write_conf(self, lines, name=None):
         self.serial += 1
-        path = self.path(name or 'lookupd-%d.conf' % self.serial)
-        with open(path, 'w') as f:
-            f.write('# written by test-lookupd.py\n')
-            for line in lines:
-                f.write(line + '\n')
-        return path
+        return super().write_conf(lines, name or 'lookupd-%d.conf' % self.serial)
 
     def start(self, extra=(), socketmap=None, policy=None, store=True,
               expect_start=True):
@@ -361,29 +253,6 @@ class Env:
         self.clients.append(c)
         return c
 
-    def cleanup(self):
-        for c in self.clients:
-            try:
-                c.close()
-            except OSError:
-                pass
-        for d in self.daemons:
-            try:
-                d.stop()
-            except OSError:
-                pass
-        for pid in self.strays:
-            # Only a process still running our binary with this case's
-            # configuration (never a recycled PID).
-            try:
-                with open('/proc/%d/cmdline' % pid, 'rb') as f:
-                    argv = f.read().split(b'\0')
-                if argv[0] == self.lookupd.encode() and any(
-                        a.startswith(self.dir.encode()) for a in argv):
-                    os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-
 
 def endpoint_address(text):
     """The address to connect to for the first endpoint of TEXT."""
@@ -428,10 +297,7 @@ CASES = []
 
 
 def case(name, proves):
-    def register(fn):
-        CASES.append((name, proves, fn))
-        return fn
-    return register
+    return H.case(name, proves, CASES)
 
 
 @case('grants/fresh-absent-stale',
@@ -1456,90 +1322,14 @@ def case_unix(env):
 
 # ---------------------------------------------------------------- runner
 
-def case_root():
-    """A directory the daemon's user (nobody) can reach."""
-    base = os.environ.get('TMPDIR') or '/var/tmp'
-    probe = os.path.abspath(base)
-    while probe != '/':
-        if not os.stat(probe).st_mode & 0o001:
-            return '/var/tmp'
-        probe = os.path.dirname(probe)
-    return base
-
-
 def main():
-    failures = 0
-    known = []
-    tools = {}
-    vsmtprelay = os.environ.get('VSMTPRELAY')
-    build = os.environ.get('RELAYGATE_BUILD_ROOT')
-    if not vsmtprelay or not build:
-        print('FAIL: VSMTPRELAY and RELAYGATE_BUILD_ROOT must be set (meson does)')
+    tools = H.find_tools({'lookupd': 'relaygate-lookupd'},
+                         'it checks the drop to lookupd_user and stores that '
+                         'user cannot read')
+    if tools is None:
         return 1
-    tools['vsmtprelay'] = vsmtprelay
-    tools['lookupd'] = os.path.join(build, 'relaygate-lookupd')
-    for tool in tools.values():
-        if not os.access(tool, os.X_OK):
-            print('FAIL: %s is missing or not executable' % tool)
-            return 1
-    if os.geteuid() != 0:
-        print('FAIL: this battery must run as root (it checks the drop to '
-              'lookupd_user and stores that user cannot read)')
-        return 1
-    try:
-        pwd.getpwnam('nobody')
-    except KeyError:
-        print('FAIL: user nobody is missing')
-        return 1
-    selected = sys.argv[1:]
-    unknown = [s for s in selected if s not in [c[0] for c in CASES]]
-    if unknown:
-        print('FAIL: no such case: %s' % ', '.join(unknown))
-        return 1
-    root = case_root()
-    started_all = time.monotonic()
-    global OUTCOME
-    for name, proves, fn in CASES:
-        if selected and name not in selected:
-            continue
-        OUTCOME = Outcome()
-        tmp = tempfile.mkdtemp(prefix='lookupd-', dir=root)
-        os.chmod(tmp, 0o755)
-        env = Env(tmp, tools)
-        started = time.monotonic()
-        error = None
-        try:
-            fn(env)
-        except CheckFailed as e:
-            error = str(e)
-        except Exception:      # noqa: BLE001 - a crash of the case is a failure
-            error = traceback.format_exc()
-        finally:
-            env.cleanup()
-        took = time.monotonic() - started
-        if error is None and OUTCOME.fixed:
-            error = ('known bug no longer seen (remove it from EXPECTED_TO_FAIL): '
-                     + ', '.join(OUTCOME.fixed))
-        if error is None:
-            print('ok   %-48s %5.1fs  proves: %s' % (name, took, proves))
-            for k in OUTCOME.known:
-                print('     known bug (expected to fail): %s' % k)
-            known += OUTCOME.known
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            failures += 1
-            print('FAIL %-48s %5.1fs  should prove: %s' % (name, took, proves))
-            for line in error.splitlines():
-                print('     ' + line)
-            for d in env.daemons:
-                print('     --- daemon log %s (last 20 lines):' % d.log_path)
-                for line in d.log().splitlines()[-20:]:
-                    print('     | ' + line)
-            print('     (files kept in %s)' % tmp)
-        sys.stdout.flush()
-    print('%d case(s) failed, %d known bug(s) expected to fail, %.1fs'
-          % (failures, len(known), time.monotonic() - started_all))
-    return 1 if failures else 0
+    return H.run(CASES, lambda tmp: Env(tmp, tools), H.case_root(), 'lookupd-',
+                 48, expected_to_fail=EXPECTED_TO_FAIL, log_label='daemon log')
 
 
 if __name__ == '__main__':

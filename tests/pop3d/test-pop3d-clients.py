@@ -7,7 +7,8 @@ Run by meson (suite 'pop3d'); by hand:
     VSMTPRELAY=build/vsmtprelay RELAYGATE_BUILD_ROOT=build \\
         tests/pop3d/test-pop3d-clients.py [CASE...]
 
-It uses the harness of test-pop3d.py (fresh 0755 directory per case, server
+It uses the harness of tests/lib/relaygate_test.py and the server set-up
+of test-pop3d.py (fresh 0755 directory per case, server
 started with -F on free loopback ports and stopped by PID, Maildirs owned
 by uid 5000, root required). Message bytes must arrive identical to the
 files once line endings are normalised the way each client documents:
@@ -40,19 +41,21 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, os.pardir, 'lib'))
+import relaygate_test as H  # noqa: E402 - found through the path above
+from relaygate_test import check  # noqa: E402
 _spec = importlib.util.spec_from_file_location(
     'test_pop3d', os.path.join(HERE, 'test-pop3d.py'))
 T = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(T)
 
-check = T.check
 CASES = []
 MESSAGES = T.MESSAGES
 RUN_TIMEOUT = 120
 
 
 def case(name, proves):
-    return T.case(name, proves, cases=CASES)
+    return H.case(name, proves, CASES)
 
 
 def lf_form(data):
@@ -348,7 +351,7 @@ def run_getmail(argv, what, ok_codes):
         out, err = p.communicate(timeout=30)
     except subprocess.TimeoutExpired:
         zombies = []
-        for child in T.descendants(p.pid):
+        for child in H.descendants(p.pid):
             try:
                 with open('/proc/%d/stat' % child) as f:
                     if f.read().rsplit(')', 1)[1].split()[0] == 'Z':

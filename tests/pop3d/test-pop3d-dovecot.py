@@ -8,7 +8,8 @@ Run by meson (suite 'pop3d'); by hand:
     VSMTPRELAY=build/vsmtprelay RELAYGATE_BUILD_ROOT=build \\
         tests/pop3d/test-pop3d-dovecot.py [CASE...]
 
-It uses the harness of test-pop3d.py (fresh 0755 directory per case,
+It uses the harness of tests/lib/relaygate_test.py and the server set-up
+of test-pop3d.py (fresh 0755 directory per case,
 relaygate-pop3d started with -F on free loopback ports and stopped by PID,
 Maildirs owned by uid 5000, root required). Each case also starts its own
 Dovecot 2.3 (Debian's dovecot-core and dovecot-imapd) as root, IMAP only,
@@ -40,12 +41,14 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, os.pardir, 'lib'))
+import relaygate_test as H  # noqa: E402 - found through the path above
+from relaygate_test import check  # noqa: E402
 _spec = importlib.util.spec_from_file_location(
     'test_pop3d', os.path.join(HERE, 'test-pop3d.py'))
 T = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(T)
 
-check = T.check
 CASES = []
 MESSAGES = T.MESSAGES
 
@@ -57,7 +60,7 @@ RELAYGATE_FILES = ('relaygate-pop3.lock', 'relaygate-pop3.sizes')
 
 
 def case(name, proves):
-    return T.case(name, proves, cases=CASES)
+    return H.case(name, proves, CASES)
 
 
 # ---------------------------------------------------------------- Dovecot
@@ -129,7 +132,7 @@ service imap-login {{
     def start(self):
         """Start it; wait for its IMAP greeting on the port."""
         for attempt in range(5):
-            port = T.free_port()
+            port = H.free_port()
             conf = self.write_conf(port)
             with open(self.stdout_path, 'ab') as out:
                 self.proc = subprocess.Popen([DOVECOT, '-F', '-c', conf],
@@ -143,7 +146,7 @@ service imap-login {{
             self.stop()
             if not in_use:
                 break
-        raise T.CheckFailed('Dovecot did not start; log:\n%s' % self.log())
+        raise H.CheckFailed('Dovecot did not start; log:\n%s' % self.log())
 
     def wait_ready(self, timeout=10.0):
         deadline = time.monotonic() + timeout
@@ -186,7 +189,7 @@ service imap-login {{
         its processes still there 5 s later (checked by executable)."""
         if self.proc is None:
             return None
-        kids = T.descendants(self.pid) if self.proc.poll() is None else []
+        kids = H.descendants(self.pid) if self.proc.poll() is None else []
         if self.proc.poll() is None:
             os.kill(self.pid, signal.SIGTERM)
             try:
@@ -370,7 +373,7 @@ def name_of(env, base):
         for n in maildir_names(env, sub):
             if n.split(':', 1)[0] == base:
                 return sub, n
-    raise T.CheckFailed('no file with base name %s in the Maildir' % base)
+    raise H.CheckFailed('no file with base name %s in the Maildir' % base)
 
 
 def relaygate_problems(s):

@@ -23,7 +23,10 @@ Known server bugs are listed in EXPECTED_TO_FAIL (check id -> description):
 such a check is reported as "known bug" and does not fail the run; when it
 passes, the run fails so that the entry gets removed.
 
-tests/pop3d/test-pop3d-clients.py imports this file for its harness.
+The harness (case registry, checks, case directories, starting and stopping
+servers by PID, ports, /proc helpers, output) is tests/lib/relaygate_test.py;
+tests/pop3d/test-pop3d-clients.py and test-pop3d-dovecot.py import this file
+for what is POP3's own (users, Maildirs, clients, the server's start).
 """
 import base64
 import hashlib
@@ -38,9 +41,14 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, 'lib'))
+import relaygate_test as H  # noqa: E402 - found through the path above
+from relaygate_test import (CheckFailed, check, descendants,  # noqa: E402,F401
+                            free_port, now, proc_ids, send_ignoring_reset,
+                            wait_until)
 
 EXPECTED_TO_FAIL = {
 }
@@ -49,40 +57,6 @@ IO_TIMEOUT = 10.0      # no single answer may take longer than this
 MAIL_UID = 5000        # owner of every test Maildir
 MAIL_GID = 5000
 SERVER = 'relaygate-pop3d'
-
-
-class CheckFailed(Exception):
-    pass
-
-
-class Outcome:
-    """Results of one case's known-bug checks: still failing, now passing."""
-
-    def __init__(self):
-        self.known = []
-        self.fixed = []
-
-
-OUTCOME = None
-
-
-def check(condition, what, bug=None):
-    """Assert CONDITION; WHAT says what was expected (and what was got).
-    With BUG (a key of EXPECTED_TO_FAIL) a failure is recorded, not raised."""
-    if bug is not None:
-        if bug not in EXPECTED_TO_FAIL:
-            raise CheckFailed('internal: unknown bug id ' + bug)
-        if condition:
-            OUTCOME.fixed.append(bug)
-        else:
-            OUTCOME.known.append('%s: %s' % (bug, what))
-        return
-    if not condition:
-        raise CheckFailed(what)
-
-
-def now():
-    return int(time.time())
 
 
 # ---------------------------------------------------------------- messages
@@ -271,61 +245,7 @@ class Raw:
             data += chunk
 
 
-def send_ignoring_reset(client, data):
-    """Send DATA; the server may close (and reset) before all of it is sent."""
-    try:
-        client.send(data)
-    except (ConnectionResetError, BrokenPipeError):
-        pass
-
-
 # ---------------------------------------------------------------- server
-
-def free_port(host='127.0.0.1'):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind((host, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def descendants(pid):
-    """PIDs of every descendant of PID (from /proc)."""
-    parent = {}
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % entry) as f:
-                fields = f.read().rsplit(')', 1)[1].split()
-        except OSError:
-            continue
-        parent[int(entry)] = int(fields[1])
-    found = []
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        for child, par in parent.items():
-            if par == p:
-                found.append(child)
-                todo.append(child)
-    return found
-
-
-def proc_ids(pid):
-    """(uids, gids) of process PID, or None if it is gone."""
-    try:
-        with open('/proc/%d/status' % pid) as f:
-            uids = gids = None
-            for line in f:
-                if line.startswith('Uid:'):
-                    uids = [int(x) for x in line.split()[1:]]
-                elif line.startswith('Gid:'):
-                    gids = [int(x) for x in line.split()[1:]]
-            return uids, gids
-    except OSError:
-        return None
-
 
 def socket_holders(server_port, client_port):
     """{pid: (uids, gids)} of every process holding the server side of the
@@ -360,25 +280,11 @@ def socket_holders(server_port, client_port):
     return found
 
 
-class Server:
+class Server(H.Daemon):
     def __init__(self, env, binary, conf, log):
-        self.env = env
-        self.conf = conf
-        self.log_path = log
-        self.logf = open(log, 'ab')
-        self.proc = subprocess.Popen([binary, '-F', '-c', conf],
-                                     stdin=subprocess.DEVNULL,
-                                     stdout=self.logf, stderr=self.logf)
-        self.pid = self.proc.pid
+        super().__init__(env, binary, conf, log)
         self.address = None
         self.tls_address = None
-
-    def log_bytes(self):
-        with open(self.log_path, 'rb') as f:
-            return f.read()
-
-    def log(self):
-        return self.log_bytes().decode(errors='replace')
 
     def wait_ready(self, timeout=10.0):
         """True when the server logged event=start; False when it exited."""
@@ -392,57 +298,26 @@ class Server:
         raise CheckFailed('server did not log "event=start" within %.0fs; '
                           'log:\n%s' % (timeout, self.log()))
 
-    def wait_log(self, pattern, timeout=10.0):
-        """The first match of regex PATTERN in the log, waiting for it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            m = re.search(pattern, self.log(), re.M)
-            if m or time.monotonic() > deadline:
-                return m
-            time.sleep(0.02)
-
-    def running(self):
-        return self.proc.poll() is None
-
     def stop(self, timeout=5):
         """SIGTERM by PID (and to its session processes), then SIGKILL if it
         does not exit within TIMEOUT; the exit status."""
         kids = descendants(self.pid) if self.proc.poll() is None else []
-        if self.proc.poll() is None:
-            os.kill(self.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.proc.wait()
+        rc = super().stop(timeout)
         self.env.strays += kids
-        self.logf.close()
-        return self.proc.returncode
+        return rc
 
 
-class Env:
+class Env(H.Env):
     """One case's directory, users, Maildirs, store, configuration, server."""
 
+    conf_header = '# written by test-pop3d.py\n'
+
     def __init__(self, root, tools):
-        self.dir = root
-        self.tools = tools
-        self.store = os.path.join(root, 'relayers.db')
-        self.binary = tools['pop3d']
-        self.vsmtprelay = tools['vsmtprelay']
+        super().__init__(root, tools, tools['pop3d'])
         self.cert = tools['cert']
         self.key = tools['key']
-        self.admin_conf = os.path.join(root, 'admin.conf')
-        with open(self.admin_conf, 'w') as f:
-            f.write('# vsmtprelay in the tests\nrelay_window = 30m\n')
         self.passwd = os.path.join(root, 'passwd')
         self.users = {}
-        self.servers = []
-        self.clients = []
-        self.strays = []
-        self.serial = 0
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
 
     # -- users and mailboxes
 
@@ -509,16 +384,6 @@ class Env:
 
     # -- store
 
-    def vsm(self, *args, expect_rc=0):
-        cmd = [self.vsmtprelay, '-c', self.admin_conf, '-f', self.store]
-        cmd += [str(a) for a in args]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if expect_rc is not None:
-            check(r.returncode == expect_rc, 'vsmtprelay %s: exit %d (expected '
-                  '%d): %s %s' % (' '.join(cmd[5:]), r.returncode, expect_rc,
-                                  r.stdout.strip(), r.stderr.strip()))
-        return r
-
     def granted(self, address):
         """Whether vsmtprelay check ADDRESS says the address may relay."""
         r = self.vsm('check', address, expect_rc=None)
@@ -541,12 +406,7 @@ class Env:
 
     def write_conf(self, lines):
         self.serial += 1
-        path = self.path('pop3d-%d.conf' % self.serial)
-        with open(path, 'w') as f:
-            f.write('# written by test-pop3d.py\n')
-            for line in lines:
-                f.write(line + '\n')
-        return path
+        return super().write_conf(lines, 'pop3d-%d.conf' % self.serial)
 
     def start(self, extra=(), tls=False, pop3s=False, store=None,
               expect_start=True, pop3=True, listen=None):
@@ -599,32 +459,6 @@ class Env:
         self.clients.append(p)
         return p
 
-    def cleanup(self):
-        for c in self.clients:
-            try:
-                if isinstance(c, Raw):
-                    c.close()
-                else:
-                    c.close()
-            except (OSError, AttributeError):
-                pass
-        for s in self.servers:
-            try:
-                s.stop()
-            except OSError:
-                pass
-        for pid in self.strays:
-            # Only a process still running our binary (never a recycled PID).
-            try:
-                with open('/proc/%d/cmdline' % pid, 'rb') as f:
-                    argv = f.read().split(b'\0')
-                if argv[0] == self.binary.encode() and any(
-                        a.startswith(self.dir.encode()) for a in argv):
-                    os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-
-
 def expect_err(got, what, code=None):
     if isinstance(code, str):
         code = code.encode()
@@ -668,10 +502,7 @@ CASES = []
 
 
 def case(name, proves, cases=CASES):
-    def register(fn):
-        cases.append((name, proves, fn))
-        return fn
-    return register
+    return H.case(name, proves, cases)
 
 
 @case('login/user-pass-grant',
@@ -2100,6 +1931,123 @@ def case_server(env):
     check(home is not None, 'home made')
 
 
+def mail_processes(server):
+    """PIDs of the server's running (not zombie) processes whose real uid
+    is MAIL_UID: its mail processes."""
+    found = []
+    for pid in descendants(server.pid):
+        if H.proc_state(pid) in (None, 'Z'):
+            continue
+        ids = proc_ids(pid)
+        if ids is not None and ids[0][0] == MAIL_UID:
+            found.append(pid)
+    return found
+
+
+@case('mail/idle-process-stops',
+      'with pop3_mail_process_idle = 1s the mail process that served a '
+      'login and QUIT ends by itself, logging one event=mail-process-stop '
+      'line with reason=idle, its pid and uid; a later login starts another '
+      'and records its grant; a login while the old process was told to '
+      'stop but has not exited (held by SIGSTOP) is served by a new one; '
+      'logins looped around the idle boundary are all served; SIGHUP leaves '
+      'the idle stop working; SIGTERM with an idle mail process exits 0 and '
+      'every child ends')
+def case_mail_idle(env):
+    env.add_user('joe', 'pw')
+    env.deliver('joe', MESSAGES['plain'])
+    s = env.start(extra=['pop3_mail_process_idle = 1s'])
+
+    def session(source):
+        """Log in, STAT, QUIT; the pids of the mail processes that held
+        the connection."""
+        try:
+            c = env.raw(s, source)
+            c.login('joe', 'pw')
+        except OSError as e:
+            raise CheckFailed('login from %s not served: %s' % (source, e))
+        holders = socket_holders(s.address[1], c.sock.getsockname()[1])
+        expect_ok(c.cmd('STAT'), 'STAT after login from %s' % source)
+        expect_ok(c.cmd('QUIT'), 'QUIT from %s' % source)
+        c.wait_closed(5)
+        c.close()
+        return [pid for pid, ids in holders.items() if ids[0][0] == MAIL_UID]
+
+    def stop_line(pid):
+        return s.wait_log(r'pop3: event=mail-process-stop reason=idle '
+                          r'pid=%d uid=%d gid=%d idle_seconds=\d+$'
+                          % (pid, MAIL_UID, MAIL_GID), timeout=30)
+
+    first = session('127.0.0.2')
+    check(len(first) == 1 and first[0] in mail_processes(s),
+          'one mail process (uid 5000) served the first login: %s, running: '
+          '%s' % (first, mail_processes(s)))
+    check(wait_until(lambda: first[0] not in mail_processes(s)),
+          'the idle mail process %d ended; still running: %s'
+          % (first[0], mail_processes(s)))
+    check(stop_line(first[0]) is not None, 'event=mail-process-stop logged '
+          'for pid %d with reason, uid, gid, idle_seconds: %r'
+          % (first[0], s.log()))
+    check(len(re.findall(r'event=mail-process-stop .*pid=%d ' % first[0],
+                         s.log())) == 1, 'one stop line for pid %d' % first[0])
+
+    second = session('127.0.0.3')
+    check(env.granted('127.0.0.3'), 'login after the idle stop records a '
+          'grant for 127.0.0.3')
+    check(len(second) == 1 and second[0] != first[0],
+          'a new mail process served it: %s (the first was %s)'
+          % (second, first))
+
+    # Hold the idle process so that it cannot exit once told to stop: the
+    # master must hand the next session to a new process.
+    os.kill(second[0], signal.SIGSTOP)
+    try:
+        check(stop_line(second[0]) is not None, 'stop logged for the held '
+              'process %d: %r' % (second[0], s.log()))
+        check(second[0] in mail_processes(s), 'the held process %d still '
+              'exists' % second[0])
+        third = session('127.0.0.4')
+        check(len(third) == 1 and third[0] != second[0],
+              'a login while process %d is told to stop but has not exited '
+              'is served by another: %s' % (second[0], third))
+        check(env.granted('127.0.0.4'), 'grant for 127.0.0.4')
+    finally:
+        os.kill(second[0], signal.SIGCONT)
+    check(wait_until(lambda: second[0] not in mail_processes(s)),
+          'the held process %d exits once continued' % second[0])
+
+    # Logins around the idle boundary: whichever side of it the master
+    # sees, each is served.
+    for i, pause in enumerate((0.9, 0.95, 1.0, 1.02, 1.05, 1.1)):
+        time.sleep(pause)
+        check(len(session('127.0.0.5')) == 1, 'login %d after a pause of '
+              '%.2fs served by one mail process' % (i + 1, pause))
+
+    os.kill(s.pid, signal.SIGHUP)
+    check(wait_until(lambda: not mail_processes(s)), 'after SIGHUP the idle '
+          'mail process still ends: %s' % mail_processes(s))
+    check(len(session('127.0.0.6')) == 1, 'login after SIGHUP served')
+    check(s.running(), 'server still running')
+    kids = descendants(s.pid)
+    check(any(k in mail_processes(s) for k in kids), 'an idle mail process '
+          'before SIGTERM')
+    rc = s.stop()
+    check(rc == 0, 'SIGTERM with an idle mail process: exit 0, got %s' % rc)
+
+    def alive():
+        left = []
+        for k in kids:
+            try:
+                with open('/proc/%d/stat' % k) as f:
+                    if f.read().rsplit(')', 1)[1].split()[0] != 'Z':
+                        left.append(k)
+            except OSError:
+                pass
+        return left
+    check(wait_until(lambda: not alive()), 'after SIGTERM every child of '
+          '%s ended; still running: %s' % (kids, alive()))
+
+
 @case('bigretr/same-uid-and-steady-reader',
       'two users with the same uid (served by the same mail process): while '
       'one stops reading a 10 MB RETR the other logs in and retrieves; with '
@@ -2414,17 +2362,6 @@ def case_config(env):
 
 # ---------------------------------------------------------------- runner
 
-def case_root():
-    """A directory the login user (nobody) can reach."""
-    base = os.environ.get('TMPDIR') or '/var/tmp'
-    probe = os.path.abspath(base)
-    while probe != '/':
-        if not os.stat(probe).st_mode & 0o001:
-            return '/var/tmp'
-        probe = os.path.dirname(probe)
-    return base
-
-
 def sanitizer_reports(env):
     """An error text when a server log of ENV holds an ASan/UBSan/LSan
     report or a child that died of a signal, else None."""
@@ -2453,35 +2390,11 @@ def make_cert(directory):
 
 
 def main(cases=CASES, prefix='pop3d-'):
-    failures = 0
-    known = []
-    tools = {}
-    vsmtprelay = os.environ.get('VSMTPRELAY')
-    build = os.environ.get('RELAYGATE_BUILD_ROOT')
-    if not vsmtprelay or not build:
-        print('FAIL: VSMTPRELAY and RELAYGATE_BUILD_ROOT must be set (meson does)')
+    tools = H.find_tools({'pop3d': SERVER}, 'it checks the drop to '
+                         'login_user and to the mailbox owner')
+    if tools is None:
         return 1
-    tools['vsmtprelay'] = os.path.abspath(vsmtprelay)
-    tools['pop3d'] = os.path.abspath(os.path.join(build, SERVER))
-    for tool in tools.values():
-        if not os.access(tool, os.X_OK):
-            print('FAIL: %s is missing or not executable' % tool)
-            return 1
-    if os.geteuid() != 0:
-        print('FAIL: this battery must run as root (it checks the drop to '
-              'login_user and to the mailbox owner)')
-        return 1
-    try:
-        pwd.getpwnam('nobody')
-    except KeyError:
-        print('FAIL: user nobody is missing')
-        return 1
-    selected = sys.argv[1:]
-    unknown = [s for s in selected if s not in [c[0] for c in cases]]
-    if unknown:
-        print('FAIL: no such case: %s' % ', '.join(unknown))
-        return 1
-    root = case_root()
+    root = H.case_root()
     certdir = tempfile.mkdtemp(prefix=prefix + 'cert-', dir=root)
     os.chmod(certdir, 0o755)
     try:
@@ -2489,52 +2402,12 @@ def main(cases=CASES, prefix='pop3d-'):
     except (OSError, subprocess.CalledProcessError) as e:
         print('FAIL: openssl req could not make a certificate: %s' % e)
         return 1
-    started_all = time.monotonic()
-    global OUTCOME
-    for name, proves, fn in cases:
-        if selected and name not in selected:
-            continue
-        OUTCOME = Outcome()
-        tmp = tempfile.mkdtemp(prefix=prefix, dir=root)
-        os.chmod(tmp, 0o755)
-        env = Env(tmp, tools)
-        started = time.monotonic()
-        error = None
-        try:
-            fn(env)
-        except CheckFailed as e:
-            error = str(e)
-        except Exception:      # noqa: BLE001 - a crash of the case is a failure
-            error = traceback.format_exc()
-        finally:
-            env.cleanup()
-        took = time.monotonic() - started
-        if error is None:
-            error = sanitizer_reports(env)
-        if error is None and OUTCOME.fixed:
-            error = ('known bug no longer seen (remove it from EXPECTED_TO_FAIL): '
-                     + ', '.join(OUTCOME.fixed))
-        if error is None:
-            print('ok   %-34s %5.1fs  proves: %s' % (name, took, proves))
-            for k in OUTCOME.known:
-                print('     known bug (expected to fail): %s' % k)
-            known += OUTCOME.known
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            failures += 1
-            print('FAIL %-34s %5.1fs  should prove: %s' % (name, took, proves))
-            for line in error.splitlines():
-                print('     ' + line)
-            for s in env.servers:
-                print('     --- server log %s (last 20 lines):' % s.log_path)
-                for line in s.log().splitlines()[-20:]:
-                    print('     | ' + line)
-            print('     (files kept in %s)' % tmp)
-        sys.stdout.flush()
-    shutil.rmtree(certdir, ignore_errors=True)
-    print('%d case(s) failed, %d known bug(s) expected to fail, %.1fs'
-          % (failures, len(known), time.monotonic() - started_all))
-    return 1 if failures else 0
+    try:
+        return H.run(cases, lambda tmp: Env(tmp, tools), root, prefix, 34,
+                     expected_to_fail=EXPECTED_TO_FAIL,
+                     after_case=sanitizer_reports, log_label='server log')
+    finally:
+        shutil.rmtree(certdir, ignore_errors=True)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,123 @@
+/* mail_location: expand a mail_location template for one user. The
+ * template comes from the configuration and the user name and home from
+ * the password file: both are checked, and the result never overruns the
+ * caller's buffer. Never touches the file system. */
+#include "mail_location.h"
+
+#include <string.h>
+
+#define MAIL_LOCATION_PREFIX "maildir:"
+
+/* Expand the PATH part of a template (after "maildir:"). With USER NULL,
+ * only check it. */
+static int mail_location_expand_path(const char *template, const char *user,
+				     const char *home, char *path, size_t size,
+				     const char **error_r)
+{
+	const char *p = template;
+	size_t len = 0;
+
+	if (*p == '\0') {
+		*error_r = "expected maildir:PATH, found no PATH";
+		return -1;
+	}
+	if (*p != '/' && *p != '~' && strncmp(p, "%h", 2) != 0) {
+		*error_r = "expected maildir:PATH with PATH absolute or "
+		    "starting with ~/ or %h (the user's home)";
+		return -1;
+	}
+	if (*p == '~' && p[1] != '/' && p[1] != '\0') {
+		*error_r = "expected ~ alone or followed by / (~user is not "
+		    "supported)";
+		return -1;
+	}
+	if (strchr(p, ':') != NULL) {
+		*error_r = "expected no ':' in PATH (options such as Dovecot's "
+		    ":INDEX= are not supported)";
+		return -1;
+	}
+	for (; *p != '\0'; p++) {
+		const char *insert;
+		char one[2] = { *p, '\0' };
+		size_t insert_len;
+		char variable = 0;	/* 'u' or 'h' */
+
+		if (*p == '~' && p == template)
+			variable = 'h';
+		else if (*p == '%') {
+			switch (p[1]) {
+			case 'u':
+			case 'h':
+				variable = p[1];
+				break;
+			case '%':
+				break;
+			case '\0':
+				*error_r = "a % ends PATH (write %% for a "
+				    "percent sign)";
+				return -1;
+			default:
+				*error_r = "unknown variable after % (expected "
+				    "%u for the user name, %h for the home "
+				    "directory or %% for a percent sign)";
+				return -1;
+			}
+			p++;
+		}
+		if (user == NULL)
+			continue;	/* only checking */
+		if (variable == 'h') {
+			if (home[0] != '/') {
+				*error_r = "the user has no absolute home "
+				    "directory";
+				return -1;
+			}
+			insert = home;
+		} else if (variable == 'u') {
+			if (user[0] == '\0' || strchr(user, '/') != NULL
+			    || strcmp(user, ".") == 0 || strcmp(user, "..") == 0) {
+				*error_r = "the user name is not a single path "
+				    "component (%u): empty, . or .., or with /";
+				return -1;
+			}
+			insert = user;
+		} else
+			insert = one;	/* a character, or the % of %% */
+		insert_len = strlen(insert);
+		if (insert_len >= size - len) {
+			*error_r = "mailbox path too long";
+			return -1;
+		}
+		memcpy(path + len, insert, insert_len);
+		len += insert_len;
+	}
+	if (user != NULL)
+		path[len] = '\0';
+	return 0;
+}
+
+int mail_location_check(const char *template, const char **error_r)
+{
+	if (strncmp(template, MAIL_LOCATION_PREFIX,
+		    strlen(MAIL_LOCATION_PREFIX)) != 0) {
+		*error_r = "expected maildir:PATH (maildir is the only mailbox "
+		    "format)";
+		return -1;
+	}
+	return mail_location_expand_path(template + strlen(MAIL_LOCATION_PREFIX),
+					 NULL, NULL, NULL, 0, error_r);
+}
+
+int mail_location_expand(const char *template, const char *user,
+			 const char *home, char *path, size_t size,
+			 const char **error_r)
+{
+	if (mail_location_check(template, error_r) < 0)
+		return -1;
+	if (size == 0) {
+		*error_r = "mailbox path too long";
+		return -1;
+	}
+	return mail_location_expand_path(template + strlen(MAIL_LOCATION_PREFIX),
+					 user, home, path, size, error_r);
+}
