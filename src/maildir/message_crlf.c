@@ -1,7 +1,10 @@
-/* message_crlf: LF to CRLF conversion and POP3 byte-stuffing, one byte at a
- * time through a small state machine. Must never write more than twice
- * its input, and never look ahead (a chunk may end anywhere). */
+/* message_crlf: LF to CRLF conversion and POP3 byte-stuffing, a line at a
+ * time (memchr, memcpy) through a small state machine. Must never write
+ * more than twice its input, and never look ahead (a chunk may end
+ * anywhere). */
 #include "message_crlf.h"
+
+#include <string.h>
 
 static const char message_crlf_end_line[] = ".\r\n";
 static const char message_crlf_end_partial[] = "\r\n.\r\n";
@@ -45,30 +48,39 @@ size_t message_crlf_convert(struct message_crlf *conv, const unsigned char *in,
 			    size_t in_len, unsigned char *out,
 			    size_t *consumed_r)
 {
-	size_t i, n = 0, stuffed = 0;
-	unsigned char c;
+	size_t i = 0, n = 0, stuffed = 0;
 
-	for (i = 0; i < in_len && !conv->done; i++) {
-		c = in[i];
-		if (c == '\n') {
-			if (!conv->prev_cr)
-				out[n++] = '\r';
-			out[n++] = '\n';
-			conv->prev_cr = false;
-			conv->line_start = true;
-			message_crlf_line_ended(conv, conv->line_empty);
-			conv->line_empty = true;
-			continue;
+	/* A line at a time: copy the bytes up to the next LF, then end the
+	 * line (the state carries a line split across calls). */
+	while (i < in_len && !conv->done) {
+		const unsigned char *lf = memchr(in + i, '\n', in_len - i);
+		size_t len = (lf != NULL ? (size_t)(lf - in) : in_len) - i;
+
+		if (len > 0) {
+			if (conv->line_start && in[i] == '.') {
+				out[n++] = '.';
+				stuffed++;
+			}
+			memcpy(out + n, in + i, len);
+			n += len;
+			/* "\r" alone may still be an empty line ending in
+			 * "\r\n" */
+			conv->line_empty = conv->line_start && len == 1
+			    && in[i] == '\r';
+			conv->line_start = false;
+			conv->prev_cr = in[i + len - 1] == '\r';
+			i += len;
 		}
-		if (conv->line_start && c == '.') {
-			out[n++] = '.';
-			stuffed++;
-		}
-		out[n++] = c;
-		/* "\r" alone may still be an empty line ending in "\r\n" */
-		conv->line_empty = conv->line_start && c == '\r';
-		conv->line_start = false;
-		conv->prev_cr = c == '\r';
+		if (lf == NULL)
+			break;
+		if (!conv->prev_cr)
+			out[n++] = '\r';
+		out[n++] = '\n';
+		i++;
+		conv->prev_cr = false;
+		conv->line_start = true;
+		message_crlf_line_ended(conv, conv->line_empty);
+		conv->line_empty = true;
 	}
 	*consumed_r = i;
 	conv->size += n - stuffed;

@@ -15,6 +15,101 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The converter as it was first written, a byte at a time: the fast one
+ * must give the same bytes and the same state. */
+struct reference {
+	bool line_start, prev_cr, line_empty, in_header, limited, done;
+	uint64_t body_lines_left, size, stuffed;
+};
+
+static void reference_init(struct reference *r, bool limited, uint64_t lines)
+{
+	memset(r, 0, sizeof(*r));
+	r->line_start = r->line_empty = r->in_header = true;
+	r->limited = limited;
+	r->body_lines_left = lines;
+}
+
+static size_t reference_convert(struct reference *r, const uint8_t *in,
+				size_t len, unsigned char *out,
+				size_t *consumed_r)
+{
+	size_t i, n = 0, stuffed = 0;
+
+	for (i = 0; i < len && !r->done; i++) {
+		unsigned char c = in[i];
+
+		if (c == '\n') {
+			if (!r->prev_cr)
+				out[n++] = '\r';
+			out[n++] = '\n';
+			r->prev_cr = false;
+			r->line_start = true;
+			if (r->in_header) {
+				if (r->line_empty) {
+					r->in_header = false;
+					if (r->limited && r->body_lines_left == 0)
+						r->done = true;
+				}
+			} else if (r->limited && --r->body_lines_left == 0) {
+				r->done = true;
+			}
+			r->line_empty = true;
+			continue;
+		}
+		if (r->line_start && c == '.') {
+			out[n++] = '.';
+			stuffed++;
+		}
+		out[n++] = c;
+		r->line_empty = r->line_start && c == '\r';
+		r->line_start = false;
+		r->prev_cr = c == '\r';
+	}
+	*consumed_r = i;
+	r->size += n - stuffed;
+	r->stuffed += stuffed;
+	return n;
+}
+
+/* Both converters on the same pieces give the same bytes and state. */
+static void fuzz_compare(const uint8_t *in, size_t len, size_t split,
+			 bool limited, uint64_t lines)
+{
+	struct message_crlf conv;
+	struct reference ref;
+	unsigned char *a = malloc(2 * len + 1), *b = malloc(2 * len + 1);
+	size_t na, nb, ca, cb, at = 0;
+	int piece;
+
+	FUZZ_CHECK(a != NULL && b != NULL);
+	if (limited)
+		message_crlf_init_top(&conv, lines);
+	else
+		message_crlf_init(&conv);
+	reference_init(&ref, limited, lines);
+	for (piece = 0; piece < 2; piece++) {
+		size_t end = piece == 0 ? split : len;
+
+		na = message_crlf_convert(&conv, in + at, end - at, a, &ca);
+		nb = reference_convert(&ref, in + at, end - at, b, &cb);
+		FUZZ_CHECK(na == nb && ca == cb && memcmp(a, b, na) == 0);
+		FUZZ_CHECK(conv.line_start == ref.line_start
+			   && conv.prev_cr == ref.prev_cr
+			   && conv.line_empty == ref.line_empty
+			   && conv.in_header == ref.in_header
+			   && conv.done == ref.done
+			   && conv.body_lines_left == ref.body_lines_left
+			   && conv.size == ref.size
+			   && conv.stuffed == ref.stuffed);
+		if (ca < end - at)
+			break;
+		at = end;
+	}
+	free(a);
+	free(b);
+}
+
 /* Convert IN in two pieces split at SPLIT into OUT (2 * LEN bytes). */
 static size_t fuzz_convert(struct message_crlf *conv, const uint8_t *in,
 			   size_t len, size_t split, unsigned char *out)
@@ -49,6 +144,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size -= 2;
 	if (split > size)
 		split = size;
+	fuzz_compare(data, size, split, false, 0);
+	fuzz_compare(data, size, split, true, lines);
 	out = malloc(2 * size + 1);
 	out1 = malloc(2 * size + 1);
 	out_top = malloc(2 * size + 1);
