@@ -6,7 +6,7 @@ MESON ?= meson
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
-FUZZ_SECONDS ?= 15
+FUZZ_SECONDS ?= 10
 
 .PHONY: all deps check check-plain check-asan check-fuzz demo demo-stop install clean
 
