@@ -670,10 +670,10 @@ static int file_copy_range(int from, int to, off_t in, off_t end)
 }
 
 /* Make TO a copy of the first SIZE bytes of FROM. TO is new and empty:
- * only FROM's data is copied and its holes stay holes (a hash file has
- * many: the pages of buckets Berkeley DB has reserved but not yet used),
- * which halves the copy and what a later sync writes. Returns 0 or an
- * errno value. */
+ * only FROM's data is copied and its holes stay holes (the pages of
+ * buckets Berkeley DB has sized the table for but not yet used, as in a
+ * new store), so that a copy writes and syncs only real pages. Returns 0
+ * or an errno value. */
 static int file_copy(int from, int to, off_t size)
 {
 	off_t data = 0, hole;

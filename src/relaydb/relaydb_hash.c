@@ -45,8 +45,9 @@
  * split before they overflow and the file grows only when the table
  * doubles. Sized for 4,096 keys at creation (64 buckets; the empty file
  * is 260 KiB, 8 KiB of it on disk), the table doubles at about 2,600
- * keys, 5,200, ... 42,000, ...: 5 replacements while a store grows to
- * 50,000 IPv4 addresses, against 138 without a fill factor. A larger
+ * keys, 5,200, ... 42,000, ...: 4 or 5 replacements while a store grows
+ * to 50,000 IPv4 addresses, against some 140 without a fill factor
+ * (bench/store-growth). A larger
  * start would spare a few of the small ones (the cost of a doubling is
  * a copy of the file, so the last one dominates) but every full scan of
  * a small store (list, expire, makemap -u) would read all its empty
@@ -115,9 +116,6 @@ static size_t hash_keys(const struct address *address,
 	return strcmp(keys[0], keys[1]) == 0 ? 1 : 2;
 }
 
-/* Create an empty store at PATH through a temporary file in the same
- * directory; REPLACE a zero-length file (which we hold locked) or only
- * link the new file in if nothing is at PATH. */
 /* Give a DB handle about to create a file relaygate's shape, with room
  * for at least KEYS keys. */
 static void hash_set_shape(DB *hdb, size_t keys)
@@ -130,6 +128,9 @@ static void hash_set_shape(DB *hdb, size_t keys)
 	(void)hdb->set_h_nelem(hdb, (u_int32_t)keys);
 }
 
+/* Create an empty store at PATH through a temporary file in the same
+ * directory; REPLACE a zero-length file (which we hold locked) or only
+ * link the new file in if nothing is at PATH. */
 static int hash_create_empty(struct relaydb *db, bool replace)
 {
 	const char *path = db->location;
