@@ -8,16 +8,70 @@
 
 #define MAIL_LOCATION_PREFIX "maildir:"
 
-/* Expand the PATH part of a template (after "maildir:"). With USER NULL,
- * only check it. */
+/* Options after PATH that only concern Dovecot's own files (indexes,
+ * control files, lock files, the layout of folders other than INBOX):
+ * relaygate-pop3d reads INBOX alone and ignores them, so that a
+ * mail_location copied from dovecot.conf works as it is. */
+static const char *const mail_location_ignored_options[] = {
+	"INDEX", "INDEXPVT", "CONTROL", "VOLATILEDIR", "LAYOUT", NULL
+};
+
+/* Check the ":KEY=VALUE" options that follow PATH (OPTIONS starts at the
+ * first ':'). */
+static int mail_location_check_options(const char *options,
+				       const char **error_r)
+{
+	const char *p = options;
+
+	while (*p == ':') {
+		const char *key = p + 1, *eq = strchr(key, '='),
+		    *next = strchr(key, ':');
+		size_t key_len, i;
+
+		if (next == NULL)
+			next = key + strlen(key);
+		if (eq == NULL || eq > next || eq == key) {
+			*error_r = "expected KEY=VALUE after ':' in "
+			    "maildir:PATH:KEY=VALUE (a ':' in PATH itself is "
+			    "not supported)";
+			return -1;
+		}
+		key_len = (size_t)(eq - key);
+		for (i = 0; mail_location_ignored_options[i] != NULL; i++) {
+			if (strlen(mail_location_ignored_options[i]) == key_len
+			    && strncmp(key, mail_location_ignored_options[i],
+				       key_len) == 0)
+				break;
+		}
+		if (mail_location_ignored_options[i] == NULL) {
+			*error_r = key_len == 5 && strncmp(key, "INBOX", 5) == 0
+			    ? "the INBOX= option is not supported (the mailbox "
+			      "must be PATH itself)"
+			    : "unknown option after PATH (expected one of "
+			      "INDEX=, INDEXPVT=, CONTROL=, VOLATILEDIR=, "
+			      "LAYOUT=, which only concern Dovecot's files and "
+			      "are ignored)";
+			return -1;
+		}
+		p = next;
+	}
+	return 0;
+}
+
+/* Expand the PATH part of a template (after "maildir:", up to its
+ * options). With USER NULL, only check it. */
 static int mail_location_expand_path(const char *template, const char *user,
 				     const char *home, char *path, size_t size,
 				     const char **error_r)
 {
-	const char *p = template;
+	const char *p = template, *end = strchr(template, ':');
 	size_t len = 0;
 
-	if (*p == '\0') {
+	if (end == NULL)
+		end = template + strlen(template);
+	else if (mail_location_check_options(end, error_r) < 0)
+		return -1;
+	if (p == end) {
 		*error_r = "expected maildir:PATH, found no PATH";
 		return -1;
 	}
@@ -26,17 +80,12 @@ static int mail_location_expand_path(const char *template, const char *user,
 		    "starting with ~/ or %h (the user's home)";
 		return -1;
 	}
-	if (*p == '~' && p[1] != '/' && p[1] != '\0') {
+	if (*p == '~' && p + 1 < end && p[1] != '/') {
 		*error_r = "expected ~ alone or followed by / (~user is not "
 		    "supported)";
 		return -1;
 	}
-	if (strchr(p, ':') != NULL) {
-		*error_r = "expected no ':' in PATH (options such as Dovecot's "
-		    ":INDEX= are not supported)";
-		return -1;
-	}
-	for (; *p != '\0'; p++) {
+	for (; p < end; p++) {
 		const char *insert;
 		char one[2] = { *p, '\0' };
 		size_t insert_len;
@@ -45,7 +94,7 @@ static int mail_location_expand_path(const char *template, const char *user,
 		if (*p == '~' && p == template)
 			variable = 'h';
 		else if (*p == '%') {
-			switch (p[1]) {
+			switch (p + 1 < end ? p[1] : '\0') {
 			case 'u':
 			case 'h':
 				variable = p[1];

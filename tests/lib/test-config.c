@@ -354,8 +354,8 @@ static void test_conf_mail_location(void)
 		  "mail_location: unknown variable after % (expected %u" },
 		{ "mail_location = maildir:Maildir\n", "test.conf:1:",
 		  "absolute or starting with ~/ or %h" },
-		{ "mail_location = maildir:~/Maildir:LAYOUT=fs\n", "test.conf:1:",
-		  "not supported" },
+		{ "mail_location = maildir:~/Maildir:INBOX=~/in\n",
+		  "test.conf:1:", "INBOX= option is not supported" },
 	};
 	struct relaygate_conf conf;
 	char error[256];
@@ -368,6 +368,15 @@ static void test_conf_mail_location(void)
 					    "maildir:%h/Mail/%u\n", error,
 					    sizeof(error)) == 0);
 		test_assert_strcmp(conf.mail_location, "maildir:%h/Mail/%u");
+		relaygate_conf_free(&conf);
+	}
+	/* as copied from dovecot.conf: the options are Dovecot's */
+	if (test_conf_init(&conf)) {
+		test_assert(test_conf_parse(&conf, "mail_location = "
+					    "maildir:~/Maildir:LAYOUT=fs\n",
+					    error, sizeof(error)) == 0);
+		test_assert_strcmp(conf.mail_location,
+				   "maildir:~/Maildir:LAYOUT=fs");
 		relaygate_conf_free(&conf);
 	}
 	test_conf_errors(cases, N_ELEMENTS(cases));
