@@ -906,51 +906,13 @@ enum maildir_read_result maildir_reader_open(struct maildir *md, size_t index,
 	return MAILDIR_READ_OK;
 }
 
-ssize_t maildir_reader_read(struct maildir_reader *reader, unsigned char *buf,
-			    size_t size, const char **error_r)
-{
-	size_t avail, consumed, n;
-	ssize_t got;
-
-	if (size < 2) {
-		*error_r = "read buffer too small";
-		return -1;
-	}
-	for (;;) {
-		if (message_crlf_done(&reader->conv))
-			return 0;
-		if (reader->in_pos < reader->in_len)
-			break;
-		if (reader->eof || reader->unread == 0)
-			return 0;
-		got = read(reader->fd, reader->in, sizeof(reader->in));
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			*error_r = strerror(errno);
-			return -1;
-		}
-		reader->in_pos = 0;
-		reader->in_len = (size_t)got;
-		reader->eof = got == 0;
-		reader->unread = (uint64_t)got < reader->unread ?
-		    reader->unread - (uint64_t)got : 0;
-	}
-	avail = reader->in_len - reader->in_pos;
-	if (avail > size / 2)
-		avail = size / 2;
-	n = message_crlf_convert(&reader->conv, reader->in + reader->in_pos,
-				 avail, buf, &consumed);
-	reader->in_pos += consumed;
-	return (ssize_t)n;
-}
-
-int maildir_reader_prefill(struct maildir_reader *reader, const char **error_r)
+/* Read the next block of the file into the empty input buffer (at end
+ * of file, or once the size is reached, the buffer stays empty). */
+static int maildir_reader_fill(struct maildir_reader *reader,
+			       const char **error_r)
 {
 	ssize_t got;
 
-	if (reader->in_pos < reader->in_len || reader->eof || reader->unread == 0)
-		return 0;
 	do {
 		got = read(reader->fd, reader->in, sizeof(reader->in));
 	} while (got < 0 && errno == EINTR);
@@ -964,6 +926,41 @@ int maildir_reader_prefill(struct maildir_reader *reader, const char **error_r)
 	reader->unread = (uint64_t)got < reader->unread ?
 	    reader->unread - (uint64_t)got : 0;
 	return 0;
+}
+
+ssize_t maildir_reader_read(struct maildir_reader *reader, unsigned char *buf,
+			    size_t size, const char **error_r)
+{
+	size_t avail, consumed, n;
+
+	if (size < 2) {
+		*error_r = "read buffer too small";
+		return -1;
+	}
+	for (;;) {
+		if (message_crlf_done(&reader->conv))
+			return 0;
+		if (reader->in_pos < reader->in_len)
+			break;
+		if (reader->eof || reader->unread == 0)
+			return 0;
+		if (maildir_reader_fill(reader, error_r) < 0)
+			return -1;
+	}
+	avail = reader->in_len - reader->in_pos;
+	if (avail > size / 2)
+		avail = size / 2;
+	n = message_crlf_convert(&reader->conv, reader->in + reader->in_pos,
+				 avail, buf, &consumed);
+	reader->in_pos += consumed;
+	return (ssize_t)n;
+}
+
+int maildir_reader_prefill(struct maildir_reader *reader, const char **error_r)
+{
+	if (reader->in_pos < reader->in_len || reader->eof || reader->unread == 0)
+		return 0;
+	return maildir_reader_fill(reader, error_r);
 }
 
 const char *maildir_reader_terminator(const struct maildir_reader *reader)

@@ -40,9 +40,8 @@ static int test_conf_parse(struct relaygate_conf *conf, const char *text,
 					 error, error_size);
 }
 
-/* Is ADDR_TEXT inside one of CONF's never_relay blocks? */
-static bool test_never_relay_holds(const struct relaygate_conf *conf,
-				   const char *addr_text)
+/* Is ADDR_TEXT inside one of the blocks of LIST? */
+static bool test_cidr_holds(const struct cidr_list *list, const char *addr_text)
 {
 	struct address addr;
 	const char *error;
@@ -50,7 +49,14 @@ static bool test_never_relay_holds(const struct relaygate_conf *conf,
 	if (!test_assert_case(address_parse(addr_text, &addr, &error) == 0,
 			      addr_text))
 		return false;
-	return cidr_list_match(&conf->never_relay, &addr) != NULL;
+	return cidr_list_match(list, &addr) != NULL;
+}
+
+/* Is ADDR_TEXT inside one of CONF's never_relay blocks? */
+static bool test_never_relay_holds(const struct relaygate_conf *conf,
+				   const char *addr_text)
+{
+	return test_cidr_holds(&conf->never_relay, addr_text);
 }
 
 static void test_conf_defaults(void)
@@ -418,13 +424,7 @@ static void test_conf_bad_never_relay(void)
 static bool test_plaintext_network_holds(const struct relaygate_conf *conf,
 					 const char *addr_text)
 {
-	struct address addr;
-	const char *error;
-
-	if (!test_assert_case(address_parse(addr_text, &addr, &error) == 0,
-			      addr_text))
-		return false;
-	return cidr_list_match(&conf->plaintext_auth_networks, &addr) != NULL;
+	return test_cidr_holds(&conf->plaintext_auth_networks, addr_text);
 }
 
 static void test_conf_plaintext_auth_networks(void)
