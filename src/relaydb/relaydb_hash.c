@@ -876,7 +876,7 @@ static int hash_expire(struct relaydb *db, int64_t cutoff, uint64_t *removed_r,
 	DBT key, value;
 	int ret;
 
-	if (hash_session_begin(db, true, true, &session) < 0)
+	if (hash_session_begin(db, true, false, &session) < 0)
 		return -1;
 	if (hash_session_cursor(db, &session, &cursor) < 0)
 		return -1;
