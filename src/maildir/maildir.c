@@ -3,13 +3,16 @@
  * message, overwrite a file by renaming onto it (its own size cache
  * aside), or delete a file that is not a marked message of the snapshot;
  * must never trust the size cache for a message it cannot tie to the
- * cache's entry (base name, and ",S=" or the size on disk). */
+ * cache's entry (base name, and ",S=" or the size on disk); must never
+ * create, truncate or replace the Maildir++ maildirsize file, only append
+ * one line to it per commit. */
 #define _GNU_SOURCE 1	/* renameat2 */
 #include "maildir.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +39,15 @@ struct maildir {
 	struct maildir_message *messages;
 	size_t count;
 	char error[MAILDIR_ERROR_MAX];
+	char quota_error[MAILDIR_ERROR_MAX];	/* of the last commit */
+};
+
+/* The messages one commit unlinked, for maildirsize. */
+struct maildir_quota_tally {
+	int fd;			/* maildirsize, open for appending */
+	size_t count;
+	uint64_t bytes;
+	bool size_unknown;	/* a size was not found: md->quota_error */
 };
 
 struct maildir_reader {
@@ -59,6 +71,18 @@ static void maildir_set_error(struct maildir *md, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vsnprintf(md->error, sizeof(md->error), fmt, ap);
+	va_end(ap);
+}
+
+static void maildir_set_quota_error(struct maildir *md, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void maildir_set_quota_error(struct maildir *md, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(md->quota_error, sizeof(md->quota_error), fmt, ap);
 	va_end(ap);
 }
 
@@ -824,18 +848,65 @@ void maildir_unmark_all(struct maildir *md)
 		md->messages[i].deleted = false;
 }
 
-/* Unlink MSG, finding it again if it was renamed. Returns 1 (removed),
- * 0 (already gone) or -1. */
-static int maildir_unlink_message(struct maildir *md,
-				  struct maildir_message *msg)
+/* The Maildir++ size of MSG into *SIZE_R: the ",S=" of its name, else its
+ * size on disk (Dovecot's quota backend "maildir" and Courier count it
+ * so). Returns 0, or -1 with md->quota_error. */
+static int maildir_quota_size(struct maildir *md,
+			      const struct maildir_message *msg,
+			      uint64_t *size_r)
 {
+	struct maildir_name parsed;
+	const char *error;
+	struct stat st;
+
+	if (maildir_name_parse(msg->name, strlen(msg->name), SIZE_MAX, &parsed,
+			       &error) == 0 && parsed.has_disk_size) {
+		*size_r = parsed.disk_size;
+		return 0;
+	}
+	if (fstatat(msg->in_new ? md->new_fd : md->cur_fd, msg->name, &st,
+		    AT_SYMLINK_NOFOLLOW) < 0) {
+		maildir_set_quota_error(md, "cannot find the size of message "
+					"%s in %s: %s", msg->uidl, md->path,
+					strerror(errno));
+		return -1;
+	}
+	*size_r = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Unlink MSG, finding it again if it was renamed; with TALLY, count it
+ * there once removed. Returns 1 (removed), 0 (already gone) or -1. */
+static int maildir_unlink_message(struct maildir *md,
+				  struct maildir_message *msg,
+				  struct maildir_quota_tally *tally)
+{
+	uint64_t size = 0;
 	unsigned tries;
-	int ret;
+	int ret, sized = 0;
 
 	for (tries = 0; tries < MAILDIR_RESOLVE_TRIES; tries++) {
+		/* measured under the name about to be unlinked */
+		if (tally != NULL)
+			sized = maildir_quota_size(md, msg, &size);
 		if (unlinkat(msg->in_new ? md->new_fd : md->cur_fd, msg->name,
-			     0) == 0)
+			     0) == 0) {
+			if (tally == NULL)
+				return 1;
+			tally->count++;
+			if (sized == 0 && size > UINT64_MAX - tally->bytes) {
+				maildir_set_quota_error(md, "%s: the sizes of "
+							"the deleted messages "
+							"add up to more than "
+							"64 bits", md->path);
+				sized = -1;
+			}
+			if (sized < 0)
+				tally->size_unknown = true;
+			else
+				tally->bytes += size;
 			return 1;
+		}
 		if (errno != ENOENT) {
 			maildir_set_error(md, "cannot delete message %s in %s:"
 					  " %s", msg->uidl, md->path,
@@ -849,25 +920,111 @@ static int maildir_unlink_message(struct maildir *md,
 	return 0;
 }
 
-int maildir_commit(struct maildir *md, size_t *deleted_r, size_t *gone_r,
+/* Open MD's maildirsize for appending into *FD_R. Returns 1, 0 when there
+ * is none, or -1 with md->quota_error. */
+static int maildir_quota_open(struct maildir *md, int *fd_r)
+{
+	struct stat st;
+	int fd;
+
+	*fd_r = -1;
+	/* no O_CREAT: a new file would lack the quota definition */
+	fd = openat(md->dir_fd, MAILDIR_QUOTA_NAME,
+		    O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		maildir_set_quota_error(md, "cannot open %s/%s: %s", md->path,
+					MAILDIR_QUOTA_NAME,
+					errno == ELOOP ? "a symbolic link"
+					: strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		maildir_set_quota_error(md, "%s/%s is not a regular file",
+					md->path, MAILDIR_QUOTA_NAME);
+		close(fd);
+		return -1;
+	}
+	*fd_r = fd;
+	return 1;
+}
+
+/* Append the line that subtracts TALLY to maildirsize: one write(2), so
+ * that, with O_APPEND, another program's line cannot come between its
+ * bytes. Returns 0, or -1 with md->quota_error. */
+static int maildir_quota_append(struct maildir *md,
+				const struct maildir_quota_tally *tally)
+{
+	char line[64];
+	ssize_t done;
+	int len;
+
+	if (tally->size_unknown)
+		return -1;	/* md->quota_error says why */
+	/* Dovecot reads the count as an int and the bytes as a long long */
+	if (tally->count > INT_MAX || tally->bytes > INT64_MAX) {
+		maildir_set_quota_error(md, "%s/%s: %zu messages of %" PRIu64
+					" bytes are more than a line can hold",
+					md->path, MAILDIR_QUOTA_NAME,
+					tally->count, tally->bytes);
+		return -1;
+	}
+	len = snprintf(line, sizeof(line), "%" PRId64 " -%zu\n",
+		       -(int64_t)tally->bytes, tally->count);
+	do {
+		done = write(tally->fd, line, (size_t)len);
+	} while (done < 0 && errno == EINTR);
+	if (done < 0) {
+		maildir_set_quota_error(md, "cannot append to %s/%s: %s",
+					md->path, MAILDIR_QUOTA_NAME,
+					strerror(errno));
+		return -1;
+	}
+	if (done != len) {
+		maildir_set_quota_error(md, "cannot append to %s/%s: %zd of "
+					"%d bytes written", md->path,
+					MAILDIR_QUOTA_NAME, done, len);
+		return -1;
+	}
+	return 0;
+}
+
+int maildir_commit(struct maildir *md, struct maildir_commit_result *result_r,
 		   const char **error_r)
 {
-	size_t i;
-	int ret, status = 0;
+	struct maildir_quota_tally tally = { .fd = -1 };
+	size_t i, marked = 0;
+	int ret, status = 0, quota;
 
 	*error_r = md->error;
-	*deleted_r = *gone_r = 0;
+	memset(result_r, 0, sizeof(*result_r));
+	result_r->quota = MAILDIR_QUOTA_UNTOUCHED;
+	result_r->quota_error = md->quota_error;
+	md->quota_error[0] = '\0';
+	for (i = 0; i < md->count; i++)
+		marked += md->messages[i].deleted ? 1 : 0;
+	/* opened first: without the file no message needs measuring */
+	quota = marked > 0 ? maildir_quota_open(md, &tally.fd) : 0;
 	for (i = 0; i < md->count; i++) {
 		if (!md->messages[i].deleted)
 			continue;
-		ret = maildir_unlink_message(md, &md->messages[i]);
+		ret = maildir_unlink_message(md, &md->messages[i],
+					     quota > 0 ? &tally : NULL);
 		if (ret > 0)
-			(*deleted_r)++;
+			result_r->deleted++;
 		else if (ret == 0)
-			(*gone_r)++;
+			result_r->gone++;
 		else
 			status = -1;	/* the error of the last failure */
 	}
+	if (quota < 0 && result_r->deleted > 0)
+		result_r->quota = MAILDIR_QUOTA_FAILED;
+	else if (quota > 0 && tally.count > 0)
+		result_r->quota = maildir_quota_append(md, &tally) == 0 ?
+		    MAILDIR_QUOTA_UPDATED : MAILDIR_QUOTA_FAILED;
+	if (tally.fd >= 0)
+		close(tally.fd);
 	return status;
 }
 

@@ -7,7 +7,8 @@
  *   maildir_scan()      the snapshot: new/ moved to cur/, cur/ listed
  *   maildir_reader_*()  RETR and TOP: the CRLF, byte-stuffed form
  *   maildir_mark_deleted(), maildir_unmark_all()   DELE and RSET
- *   maildir_commit()    QUIT in the UPDATE state: unlink the marked ones
+ *   maildir_commit()    QUIT in the UPDATE state: unlink the marked ones,
+ *                       and tell a Maildir++ maildirsize file about them
  *   maildir_close()
  *
  * Dovecot, Courier or an MDA may deliver, rename (flags) and delete files
@@ -23,6 +24,14 @@
 
 /* The lock file in the Maildir's top directory. */
 #define MAILDIR_LOCK_NAME "relaygate-pop3.lock"
+
+/* The Maildir++ quota file in the Maildir's top directory (Courier's
+ * maildirquota, Dovecot's quota backend "maildir"): a first line with the
+ * quota definition ("10000000S,1000C"), then lines "<bytes> <count>" that
+ * readers add up. Programs that add or remove messages append a line;
+ * a reader that finds the file 5120 bytes or longer, or its sums
+ * negative, counts the Maildir again and replaces it. */
+#define MAILDIR_QUOTA_NAME "maildirsize"
 
 #define MAILDIR_DEFAULT_MAX_MESSAGES 1000000u
 #define MAILDIR_DEFAULT_MAX_NAME_LEN 255u
@@ -64,6 +73,21 @@ enum maildir_lock_result {
 	MAILDIR_LOCK_OK,
 	MAILDIR_LOCK_IN_USE,	/* another session holds it: [IN-USE] */
 	MAILDIR_LOCK_ERROR,
+};
+
+enum maildir_quota_update {
+	MAILDIR_QUOTA_UNTOUCHED,	/* no maildirsize, or nothing unlinked */
+	MAILDIR_QUOTA_UPDATED,		/* one line appended */
+	MAILDIR_QUOTA_FAILED,		/* not updated: see quota_error */
+};
+
+/* What maildir_commit() did. */
+struct maildir_commit_result {
+	size_t deleted;		/* files unlinked */
+	size_t gone;		/* marked ones another program deleted first */
+	enum maildir_quota_update quota;
+	const char *quota_error;	/* MAILDIR_QUOTA_FAILED: why, naming the
+					 * file; valid until maildir_close() */
 };
 
 enum maildir_read_result {
@@ -120,10 +144,19 @@ int maildir_mark_deleted(struct maildir *md, size_t index);
 void maildir_unmark_all(struct maildir *md);
 
 /* Unlink every marked message (QUIT in the UPDATE state). A file renamed
- * meanwhile is found by its base name; one already gone counts in
- * *gone_r. Nothing outside the snapshot is touched. Returns 0, or -1 with
- * *error_r when some could not be removed (the others are). */
-int maildir_commit(struct maildir *md, size_t *deleted_r, size_t *gone_r,
+ * meanwhile is found by its base name; one already gone counts as gone.
+ * Nothing outside the snapshot is touched. Returns 0, or -1 with *error_r
+ * when some could not be removed (the others are); *RESULT_R either way.
+ *
+ * When MAILDIR_QUOTA_NAME exists (it is never created: that needs the
+ * quota definition), the messages this call unlinked are then subtracted
+ * from it: one line "-<bytes> -<count>" appended in one write(2) to the
+ * file opened with O_APPEND, so that other programs' lines never mix with
+ * it, whatever its length. A message's bytes are the ",S=" of its name,
+ * else its size on disk, as Maildir++ and Dovecot count them. A failure
+ * there is only reported in result_r->quota: the deletion stands, and
+ * the next recalculation of the file corrects it. */
+int maildir_commit(struct maildir *md, struct maildir_commit_result *result_r,
 		   const char **error_r);
 
 /* Release the lock, the snapshot and MD, and set *MD to NULL. Deletes

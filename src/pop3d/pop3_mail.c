@@ -342,17 +342,22 @@ static void pop3_mail_list(struct pop3_mail_session *s,
 /* QUIT: the UPDATE state. */
 static void pop3_mail_update(struct pop3_mail_session *s)
 {
-	size_t deleted = 0, gone = 0;
+	struct maildir_commit_result result;
 	const char *error;
 
-	if (maildir_commit(s->maildir, &deleted, &gone, &error) < 0) {
+	if (maildir_commit(s->maildir, &result, &error) < 0) {
 		log_error("pop3: user=%s: deleting messages: %s", s->user, error);
 		pop3_mail_reply(s, "-ERR [SYS/TEMP] Some deleted messages were "
 				"not removed.\r\n");
 	} else
 		pop3_mail_reply(s, "+OK Logging out, %zu messages deleted.\r\n",
-				deleted + gone);
-	s->deleted = deleted + gone;
+				result.deleted + result.gone);
+	/* the messages are gone: the client is not told, the quota is
+	 * counted again by the next recalculation */
+	if (result.quota == MAILDIR_QUOTA_FAILED)
+		log_warn("pop3: user=%s: %s not updated: %s", s->user,
+			 MAILDIR_QUOTA_NAME, result.quota_error);
+	s->deleted = result.deleted + result.gone;
 	s->close_reason = "quit";
 	pop3_mail_drop_ahead(s);
 	/* unlock before the client can read +OK: it may log in again at once */

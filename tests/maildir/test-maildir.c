@@ -459,9 +459,10 @@ static void test_maildir_top(void)
 
 static void test_maildir_commit(void)
 {
+	struct maildir_commit_result result;
 	struct maildir *md;
 	const char *error;
-	size_t deleted, gone, count;
+	size_t count;
 	uint64_t size;
 
 	test_begin("maildir_commit: unlinks only the marked messages, renamed "
@@ -494,9 +495,10 @@ static void test_maildir_commit(void)
 		       tpath("cur/1700000002.M1P1.host:2,S"));
 		unlink(tpath("cur/1700000003.M1P1.host:2,"));
 		put("new", "1700000004.M2P1.host", "new mail\n");
-		test_assert(maildir_commit(md, &deleted, &gone, &error) == 0);
-		test_assert_int_eq(deleted, 2);
-		test_assert_int_eq(gone, 1);
+		test_assert(maildir_commit(md, &result, &error) == 0);
+		test_assert_int_eq(result.deleted, 2);
+		test_assert_int_eq(result.gone, 1);
+		test_assert(result.quota == MAILDIR_QUOTA_UNTOUCHED);
 		maildir_close(&md);
 	}
 	test_assert(exists(tpath("cur/1700000001.M1P1.host:2,")));
@@ -1024,6 +1026,188 @@ static void test_maildir_size_cache_write_failure(void)
 	test_end();
 }
 
+/* The Maildir++ quota file of the quota tests, before any commit. */
+#define QUOTA_TEXT "1000000S,1000C\n1106 4\n"
+
+/* Mark messages INDEXES (ended by -1) of a fresh snapshot and commit;
+ * the result in *RESULT_R. */
+static bool commit_marked(struct maildir_commit_result *result_r, ...)
+{
+	struct maildir *md;
+	const char *error;
+	va_list ap;
+	int index, ret;
+
+	md = scan(NULL, NULL);
+	if (!test_assert(md != NULL))
+		return false;
+	va_start(ap, result_r);
+	while ((index = va_arg(ap, int)) >= 0)
+		test_assert(maildir_mark_deleted(md, (size_t)index) == 0);
+	va_end(ap);
+	ret = maildir_commit(md, result_r, &error);
+	/* the error text lives in MD: copy what the tests look at */
+	if (result_r->quota == MAILDIR_QUOTA_FAILED) {
+		static char quota_error[600];
+
+		snprintf(quota_error, sizeof(quota_error), "%s",
+			 result_r->quota_error);
+		result_r->quota_error = quota_error;
+	}
+	maildir_close(&md);
+	return test_assert(ret == 0);
+}
+
+static void test_maildir_quota_appended(void)
+{
+	struct maildir_commit_result result;
+	char text[256];
+	struct maildir *md;
+	const char *error;
+
+	test_begin("maildirsize: QUIT appends one line with minus the bytes "
+		   "and the count of the files it unlinked (,S= from the name, "
+		   "else the size on disk; renamed ones counted, ones already "
+		   "gone not); the rest of the file stays as it was");
+	maildir_create();
+	put(".", MAILDIR_QUOTA_NAME, QUOTA_TEXT);
+	/* ,S= wins over the size on disk (2 bytes), as Dovecot counts it */
+	put("cur", "1700000001.M1P1.host,S=1000:2,", "x\n");
+	put("cur", "1700000002.M1P1.host:2,", "hello\n");
+	put("cur", "1700000003.M1P1.host:2,", "gone\n");
+	put("cur", "1700000004.M1P1.host,S=5:2,", "keep\n");
+	md = scan(NULL, NULL);
+	if (test_assert(md != NULL)) {
+		test_assert(maildir_mark_deleted(md, 0) == 0);
+		test_assert(maildir_mark_deleted(md, 1) == 0);
+		test_assert(maildir_mark_deleted(md, 2) == 0);
+		rename(tpath("cur/1700000002.M1P1.host:2,"),
+		       tpath("cur/1700000002.M1P1.host:2,S"));
+		unlink(tpath("cur/1700000003.M1P1.host:2,"));
+		test_assert(maildir_commit(md, &result, &error) == 0);
+		test_assert_int_eq(result.deleted, 2);
+		test_assert_int_eq(result.gone, 1);
+		test_assert(result.quota == MAILDIR_QUOTA_UPDATED);
+		maildir_close(&md);
+	}
+	test_assert_strcmp(read_text(tpath(MAILDIR_QUOTA_NAME), text,
+				     sizeof(text)), QUOTA_TEXT "-1006 -2\n");
+	test_assert(exists(tpath("cur/1700000004.M1P1.host,S=5:2,")));
+	/* empty messages: no bytes, still counted */
+	put("cur", "1700000005.M1P1.host:2,", "");
+	put("cur", "1700000006.M1P1.host,S=0:2,", "");
+	if (commit_marked(&result, 1, 2, -1))
+		test_assert(result.quota == MAILDIR_QUOTA_UPDATED);
+	test_assert_strcmp(read_text(tpath(MAILDIR_QUOTA_NAME), text,
+				     sizeof(text)),
+			   QUOTA_TEXT "-1006 -2\n0 -2\n");
+	maildir_destroy();
+	test_end();
+}
+
+static void test_maildir_quota_untouched(void)
+{
+	struct maildir_commit_result result;
+	char text[256];
+	struct stat st;
+
+	test_begin("maildirsize: never created; left alone when QUIT unlinks "
+		   "nothing (nothing marked, or the marked ones already gone)");
+	maildir_create();
+	put("cur", "1700000001.M1P1.host:2,", "one\n");
+	put("cur", "1700000002.M1P1.host:2,", "two\n");
+	put("cur", "1700000003.M1P1.host:2,", "three\n");
+	if (commit_marked(&result, 0, -1)) {
+		test_assert_int_eq(result.deleted, 1);
+		test_assert(result.quota == MAILDIR_QUOTA_UNTOUCHED);
+	}
+	test_assert(!exists(tpath(MAILDIR_QUOTA_NAME)));
+	put(".", MAILDIR_QUOTA_NAME, QUOTA_TEXT);
+	test_assert(chmod(tpath(MAILDIR_QUOTA_NAME), 0640) == 0);
+	if (commit_marked(&result, -1))
+		test_assert(result.quota == MAILDIR_QUOTA_UNTOUCHED);
+	/* marked, then deleted by another program before QUIT */
+	{
+		struct maildir *md = scan(NULL, NULL);
+		const char *error;
+
+		if (test_assert(md != NULL)) {
+			test_assert(maildir_mark_deleted(md, 0) == 0);
+			unlink(tpath("cur/1700000002.M1P1.host:2,"));
+			test_assert(maildir_commit(md, &result, &error) == 0);
+			test_assert_int_eq(result.gone, 1);
+			test_assert(result.quota == MAILDIR_QUOTA_UNTOUCHED);
+			maildir_close(&md);
+		}
+	}
+	test_assert_strcmp(read_text(tpath(MAILDIR_QUOTA_NAME), text,
+				     sizeof(text)), QUOTA_TEXT);
+	test_assert(stat(tpath(MAILDIR_QUOTA_NAME), &st) == 0
+		    && (st.st_mode & 07777) == 0640);
+	maildir_destroy();
+	test_end();
+}
+
+static void test_maildir_quota_long_file(void)
+{
+	struct maildir_commit_result result;
+	static char before[8192], after[8192];
+	size_t len;
+
+	test_begin("maildirsize: a file of 5120 bytes or more (its readers "
+		   "count the Maildir again) is appended to as it is, never "
+		   "truncated or removed");
+	maildir_create();
+	len = (size_t)snprintf(before, sizeof(before), "%s", QUOTA_TEXT);
+	while (len < 5200)
+		len += (size_t)snprintf(before + len, sizeof(before) - len,
+					"%12d %12d\n", 1000, 1);
+	write_file(tpath(MAILDIR_QUOTA_NAME), before, len);
+	put("cur", "1700000001.M1P1.host,S=1234:2,", "x\n");
+	if (commit_marked(&result, 0, -1))
+		test_assert(result.quota == MAILDIR_QUOTA_UPDATED);
+	read_text(tpath(MAILDIR_QUOTA_NAME), after, sizeof(after));
+	test_assert_int_eq(strlen(after), len + strlen("-1234 -1\n"));
+	test_assert(strncmp(after, before, len) == 0);
+	test_assert_strcmp(after + len, "-1234 -1\n");
+	maildir_destroy();
+	test_end();
+}
+
+static void test_maildir_quota_failure(void)
+{
+	struct maildir_commit_result result;
+	char text[256];
+
+	test_begin("maildirsize: one that cannot be appended to (a directory, "
+		   "a symbolic link, never followed) is reported with its path; "
+		   "the messages are deleted all the same");
+	maildir_create();
+	test_assert(mkdir(tpath(MAILDIR_QUOTA_NAME), 0700) == 0);
+	put("cur", "1700000001.M1P1.host:2,", "one\n");
+	put("cur", "1700000002.M1P1.host:2,", "two\n");
+	if (commit_marked(&result, 0, -1)) {
+		test_assert_int_eq(result.deleted, 1);
+		test_assert(result.quota == MAILDIR_QUOTA_FAILED);
+		test_assert_contains(result.quota_error, test_root);
+		test_assert_contains(result.quota_error, MAILDIR_QUOTA_NAME);
+	}
+	test_assert(!exists(tpath("cur/1700000001.M1P1.host:2,")));
+	test_assert(rmdir(tpath(MAILDIR_QUOTA_NAME)) == 0);
+	put(".", "elsewhere", QUOTA_TEXT);
+	test_assert(symlink("elsewhere", tpath(MAILDIR_QUOTA_NAME)) == 0);
+	if (commit_marked(&result, 0, -1)) {
+		test_assert_int_eq(result.deleted, 1);
+		test_assert(result.quota == MAILDIR_QUOTA_FAILED);
+		test_assert_contains(result.quota_error, "symbolic link");
+	}
+	test_assert_strcmp(read_text(tpath("elsewhere"), text, sizeof(text)),
+			   QUOTA_TEXT);
+	test_assert(!exists(tpath("cur/1700000002.M1P1.host:2,")));
+	maildir_destroy();
+	test_end();
+}
+
 int main(void)
 {
 	log_open("test-maildir", true);
@@ -1048,5 +1232,9 @@ int main(void)
 	test_maildir_size_cache_rename_and_delete();
 	test_maildir_size_cache_uncacheable();
 	test_maildir_size_cache_write_failure();
+	test_maildir_quota_appended();
+	test_maildir_quota_untouched();
+	test_maildir_quota_long_file();
+	test_maildir_quota_failure();
 	return test_exit();
 }

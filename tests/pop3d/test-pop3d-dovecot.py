@@ -20,6 +20,11 @@ case's passwd-file (the format both servers read), `dovecot -F` in the
 foreground, stopped by PID (SIGTERM, then SIGKILL for any of its processes
 left). The system's Dovecot service is not touched.
 
+One case (dovecot/quota-maildirsize) also loads Dovecot's quota plugin
+with the Maildir++ backend in that configuration and asks Dovecot for the
+usage with `doveadm -c CONF quota get|recalc -u joe` (through the running
+private Dovecot's auth socket) and IMAP GETQUOTAROOT.
+
 Both servers must agree on every message; neither may be upset by the
 other's files in the Maildir (relaygate-pop3.lock and relaygate-pop3.sizes;
 dovecot-uidlist, dovecot.index*, dovecot-keywords, Maildir++ folders): at
@@ -70,8 +75,10 @@ class Dovecot:
     sits in env.servers so that the harness stops it and prints its log
     when a case fails."""
 
-    def __init__(self, env):
+    def __init__(self, env, quota=False):
         self.env = env
+        self.quota = quota
+        self.conf = None
         self.dir = env.path('dc')
         self.log_path = os.path.join(self.dir, 'log', 'dovecot.log')
         self.info_log_path = os.path.join(self.dir, 'log', 'dovecot-info.log')
@@ -127,6 +134,18 @@ service imap-login {{
   }}
 }}
 '''.format(d=d, uid=T.MAIL_UID, passwd=self.passwd, port=port))
+            if self.quota:
+                # Maildir++ quota: maildirsize in the Maildir's top directory
+                f.write('''mail_plugins = $mail_plugins quota
+protocol imap {
+  mail_plugins = $mail_plugins imap_quota
+}
+plugin {
+  quota = maildir:User quota
+  quota_rule = *:storage=10M
+}
+''')
+        self.conf = conf
         return conf
 
     def start(self):
@@ -720,6 +739,132 @@ def case_files(env):
     check(sorted(os.listdir(md)) == top, 'relaygate left Dovecot\'s files '
           'alone: %r' % sorted(os.listdir(md)))
     imap.logout()
+    both_logs_clean(dc, s)
+
+
+def maildirplus_usage(env):
+    """(bytes, messages) of joe's INBOX as Maildir++ counts them: the ,S=
+    of a name, else the size on disk."""
+    total = count = 0
+    for sub in ('cur', 'new'):
+        d = os.path.join(env.maildir('joe'), sub)
+        for n in os.listdir(d):
+            m = re.search(r',S=(\d+)(?:[,:]|$)', n)
+            total += int(m.group(1)) if m else os.stat(os.path.join(d, n)).st_size
+            count += 1
+    return total, count
+
+
+def doveadm_quota(dc, *args):
+    """Run doveadm quota ARGS for joe with the private configuration;
+    for "get", {type: value} (STORAGE in KiB, MESSAGE)."""
+    r = subprocess.run(['doveadm', '-c', dc.conf, '-f', 'tab', 'quota']
+                       + list(args) + ['-u', 'joe'],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0 and r.stderr.strip() == '',
+          'doveadm quota %s: exit 0, nothing on stderr: %d %r %r'
+          % (' '.join(args), r.returncode, r.stdout, r.stderr))
+    if args[0] != 'get':
+        return None
+    rows = [line.split('\t') for line in r.stdout.splitlines()[1:]]
+    return {row[1]: int(row[2]) for row in rows if len(row) >= 3}
+
+
+def kib(octets):
+    """Dovecot's STORAGE value for OCTETS: KiB, rounded up."""
+    return (octets + 1023) // 1024
+
+
+@case('dovecot/quota-maildirsize',
+      'with Dovecot\'s quota plugin (backend "maildir": Maildir++) on the '
+      'same Maildir, the maildirsize Dovecot made (at SELECT, plus a line '
+      'for an IMAP APPEND) gets one line "-<bytes> -2" from '
+      'relaygate-pop3d\'s QUIT for the two messages it deleted (Dovecot\'s, '
+      'named with ,S=, and one delivered without); Dovecot\'s IMAP session '
+      'that had them (sizes cached) syncs the expunges without a line of '
+      'its own; Dovecot\'s view (doveadm quota get, IMAP GETQUOTAROOT) '
+      'drops to what is left without a recalculation (the line is still in '
+      'the file) and equals what doveadm quota recalc then counts; both '
+      'logs clean')
+def case_quota(env):
+    env.add_user('joe', PASSWORD)
+    big = (b'Subject: big, delivered without S=\n\n'
+           + b'0123456789abcdef0123456789abcdef\n' * 200)
+    bases = {'plain': deliver(env, 'plain'), 'big': deliver(env, None, big),
+             'dots': deliver(env, 'dots')}
+    dc = Dovecot(env, quota=True).start()
+    s = env.start()
+    imap = Imap(dc)
+    imap.select()
+    appended = (b'Subject: appended through IMAP\r\n\r\n'
+                + b'fedcba9876543210fedcba9876543210\r\n' * 150)
+    imap.ok(imap.m.append('INBOX', None, None, appended), 'APPEND')
+    quota = os.path.join(env.maildir('joe'), 'maildirsize')
+    check(os.path.exists(quota), 'Dovecot made maildirsize')
+    with open(quota, 'rb') as f:
+        before = f.read()
+    check(before.startswith(b'10485760S\n'), 'maildirsize starts with the '
+          'quota definition: %r' % before)
+    names = {}
+    for sub in ('cur', 'new'):
+        for n in maildir_names(env, sub):
+            names[n.split(':', 1)[0]] = n
+    new = [b for b in names if b not in bases.values()]
+    check(len(new) == 1 and ',S=' in new[0], 'Dovecot named the APPENDed '
+          'message with ,S=: %r' % new)
+    bases['appended'] = new[0]
+    total, count = maildirplus_usage(env)
+    got = doveadm_quota(dc, 'get')
+    check(got == {'STORAGE': kib(total), 'MESSAGE': 4}, 'Dovecot\'s view '
+          'before: %r, expected STORAGE %d MESSAGE 4' % (got, kib(total)))
+    sizes = {'big': len(big), 'appended': int(re.search(
+        r',S=(\d+)', bases['appended']).group(1))}
+    # Dovecot's index now holds every size: the case where it could
+    # subtract the POP3 deletions a second time when it syncs
+    check(len(imap.messages()) == 4, 'IMAP FETCH of the four messages')
+    p = pop_session(env, s)
+    num = {v[1]: v[0] for v in pop_view(p)}
+    T.expect_ok(p.dele(num[bases['appended']]), 'DELE of the APPENDed one')
+    T.expect_ok(p.dele(num[bases['big']]), 'DELE of the delivered one')
+    got = p.quit()
+    check(got == b'+OK Logging out, 2 messages deleted.', 'QUIT: 2 '
+          'deleted, got %r' % got)
+    line = b'-%d -2\n' % (sizes['big'] + sizes['appended'])
+    with open(quota, 'rb') as f:
+        after = f.read()
+    check(after == before + line, 'maildirsize gained exactly %r: %r'
+          % (line, after))
+    check(len(imap.noop_expunged()) == 2, 'the SELECTed IMAP session syncs '
+          'and sees the two messages expunged')
+    with open(quota, 'rb') as f:
+        check(f.read() == after, 'Dovecot\'s sync added no line of its own '
+              '(no double subtraction)')
+    left, left_count = maildirplus_usage(env)
+    check(left == total - sizes['big'] - sizes['appended'] and left_count == 2,
+          'the Maildir holds the two small messages')
+    want = {'STORAGE': kib(left), 'MESSAGE': 2}
+    check(kib(left) < kib(total), 'the deletion lowers STORAGE')
+    got = doveadm_quota(dc, 'get')
+    check(got == want, 'doveadm quota get after the POP3 QUIT: %r, expected '
+          '%r' % (got, want))
+    other = Imap(dc)
+    typ, data = other.m.getquotaroot('INBOX')
+    check(typ == 'OK' and any(b'(STORAGE %d 10240)' % kib(left) in d
+                              for part in data for d in part),
+          'IMAP GETQUOTAROOT INBOX after the POP3 QUIT: STORAGE %d, got %r'
+          % (kib(left), data))
+    other.logout()
+    imap.logout()
+    with open(quota, 'rb') as f:
+        check(f.read() == after, 'Dovecot did not recalculate: the file '
+              'still holds relaygate\'s line')
+    doveadm_quota(dc, 'recalc')
+    got = doveadm_quota(dc, 'get')
+    check(got == want, 'doveadm quota recalc counts the same: %r' % got)
+    with open(quota, 'rb') as f:
+        recalculated = f.read()
+    check(recalculated == b'10485760S\n%d 2\n' % left,
+          'the recalculated maildirsize: %r' % recalculated)
     both_logs_clean(dc, s)
 
 

@@ -1140,6 +1140,101 @@ def case_dele_drop(env):
     check(env.files('joe') == before, 'reset after DELE: nothing deleted')
 
 
+@case('mailbox/maildirsize',
+      'beside a Maildir++ maildirsize, DELE of two messages (one named '
+      'with ,S=, one without) then QUIT appends exactly one line "-<bytes> '
+      '-2" (the ,S= of one, the size on disk of the other) and leaves the '
+      'rest of the file as it was; DELE then RSET and QUIT, and DELE then a '
+      'dropped connection, leave it untouched; a Maildir without one gets '
+      'none; one that cannot be appended to (a directory) costs the client '
+      'nothing (+OK, the messages deleted) and is logged once, naming the '
+      'user and the path')
+def case_maildirsize(env):
+    bodies = [b'Subject: one\n\nfirst, named with S=\n',
+              b'Subject: two\n\nsecond, no S= in the name\n' * 3,
+              b'Subject: three\n\nthird\n',
+              b'Subject: four\n\nfourth\n']
+
+    def fill(user, with_quota):
+        env.add_user(user, 'pw')
+        for i, data in enumerate(bodies):
+            name = '%d.M%dP1.relaygate-test' % (1700000101 + i, i)
+            if i % 2 == 0:
+                name += ',S=%d' % len(data)
+            env.deliver(user, data, name=name)
+        path = os.path.join(env.maildir(user), 'maildirsize')
+        if with_quota:
+            text = b'1000000S,1000C\n%d %d\n' % (
+                sum(len(b) for b in bodies), len(bodies))
+            with open(path, 'wb') as f:
+                f.write(text)
+            os.chown(path, MAIL_UID, MAIL_GID)
+            os.chmod(path, 0o600)
+        return path
+
+    quota = fill('joe', True)
+    with open(quota, 'rb') as f:
+        before = f.read()
+    no_quota = fill('ann', False)
+    s = env.start()
+    # RSET, then a dropped connection: nothing deleted, nothing appended
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    expect_ok(c.cmd('DELE 1'), 'DELE 1')
+    expect_ok(c.cmd('RSET'), 'RSET')
+    check(c.cmd('QUIT') == b'+OK Logging out, 0 messages deleted.',
+          'QUIT after RSET: 0 deleted')
+    c = env.raw(s)
+    c.login('joe', 'pw')
+    expect_ok(c.cmd('DELE 2'), 'DELE 2')
+    c.close()
+    check(s.wait_log(r'event=logout .*user=joe .*reason=disconnect')
+          is not None, 'the dropped session logged out: %r' % s.log())
+    with open(quota, 'rb') as f:
+        check(f.read() == before, 'RSET and a dropped connection leave '
+              'maildirsize untouched')
+    # DELE 1 (,S=) and 2 (size on disk) through poplib
+    p = env.pop(s)
+    p.user('joe')
+    p.pass_('pw')
+    expect_ok(p.dele(1), 'DELE 1')
+    expect_ok(p.dele(2), 'DELE 2')
+    got = p.quit()
+    check(got == b'+OK Logging out, 2 messages deleted.', 'QUIT: 2 deleted, '
+          'got %r' % got)
+    with open(quota, 'rb') as f:
+        after = f.read()
+    want = b'-%d -2\n' % (len(bodies[0]) + len(bodies[1]))
+    check(after == before + want, 'maildirsize gained exactly %r: %r'
+          % (want, after))
+    check(len(env.files('joe')) == 2, 'two messages left')
+    # no maildirsize: none made
+    p = env.pop(s)
+    p.user('ann')
+    p.pass_('pw')
+    expect_ok(p.dele(1), 'DELE 1')
+    check(p.quit() == b'+OK Logging out, 1 messages deleted.', 'QUIT')
+    check(not os.path.exists(no_quota), 'no maildirsize was created')
+    # one that cannot be appended to: a warning, the deletion stands
+    bad = fill('bob', False)
+    os.mkdir(bad)
+    os.chown(bad, MAIL_UID, MAIL_GID)
+    p = env.pop(s)
+    p.user('bob')
+    p.pass_('pw')
+    expect_ok(p.dele(1), 'DELE 1')
+    expect_ok(p.dele(3), 'DELE 3')
+    check(p.quit() == b'+OK Logging out, 2 messages deleted.',
+          'QUIT beside a broken maildirsize: +OK, 2 deleted')
+    check(len(env.files('bob')) == 2, 'the two messages were deleted')
+    check(s.wait_log(r'event=logout .*user=bob ') is not None,
+          'bob logged out: %r' % s.log())
+    warnings = [l for l in s.log().splitlines() if 'maildirsize' in l]
+    check(len(warnings) == 1 and 'user=bob' in warnings[0]
+          and bad in warnings[0], 'one warning with user=bob and %s: %r'
+          % (bad, warnings))
+
+
 @case('mailbox/in-use',
       'a second concurrent session for the same mailbox gets "-ERR [IN-USE] '
       '..." with no grant and changes nothing; after the first QUITs the mailbox can be '
