@@ -23,6 +23,7 @@ gives it:
 The batteries find this file through a path relative to themselves
 (tests/lib), so they run the same under meson and by hand.
 """
+import importlib.util
 import os
 import pwd
 import re
@@ -51,6 +52,16 @@ class Outcome:
 # The running battery's known bugs (check id -> description), set by run().
 EXPECTED_TO_FAIL = {}
 OUTCOME = Outcome()
+
+
+def load_script(path, name):
+    """Import the test script at PATH (a file name with dashes, which
+    import cannot name) as module NAME: the batteries share the server
+    set-up of test-pop3d.py this way."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def check(condition, what, bug=None):

@@ -33,7 +33,6 @@ holds). A getmail run that hangs beside an exited (zombie) delivery child,
 with the server idle waiting for its next command, is run again (at most
 three times, and said so in the output); any other hang fails the case.
 """
-import importlib.util
 import os
 import pwd
 import shutil
@@ -44,10 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, os.pardir, 'lib'))
 import relaygate_test as H  # noqa: E402 - found through the path above
 from relaygate_test import check  # noqa: E402
-_spec = importlib.util.spec_from_file_location(
-    'test_pop3d', os.path.join(HERE, 'test-pop3d.py'))
-T = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(T)
+T = H.load_script(os.path.join(HERE, 'test-pop3d.py'), 'test_pop3d')
 
 CASES = []
 MESSAGES = T.MESSAGES

@@ -36,7 +36,6 @@ Exit status 77 (meson: skipped) when /usr/sbin/dovecot is missing.
 """
 import grp
 import imaplib
-import importlib.util
 import os
 import re
 import signal
@@ -49,10 +48,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, os.pardir, 'lib'))
 import relaygate_test as H  # noqa: E402 - found through the path above
 from relaygate_test import check  # noqa: E402
-_spec = importlib.util.spec_from_file_location(
-    'test_pop3d', os.path.join(HERE, 'test-pop3d.py'))
-T = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(T)
+T = H.load_script(os.path.join(HERE, 'test-pop3d.py'), 'test_pop3d')
 
 CASES = []
 MESSAGES = T.MESSAGES
