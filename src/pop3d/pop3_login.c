@@ -398,6 +398,7 @@ static void pop3_login_command(char *line, size_t len)
 {
 	struct pop3_command cmd;
 	const char *error;
+	size_t discarded;
 
 	if (pop3_command_parse(line, len, &cmd, &error) < 0) {
 		pop3_stream_printf(&login.stream, "-ERR %s\r\n", error);
@@ -419,6 +420,14 @@ static void pop3_login_command(char *line, size_t len)
 		}
 		pop3_stream_puts(&login.stream,
 				 "+OK Begin TLS negotiation now.\r\n");
+		/* commands sent before the handshake are not the TLS
+		 * client's: dropped unread (the STARTTLS injection of
+		 * CVE-2011-0411), as Postfix does */
+		discarded = pop3_stream_discard_input(&login.stream);
+		if (discarded > 0)
+			log_info("pop3: event=stls-input-discarded address=%s "
+				 "octets=%zu", login.client->address_text,
+				 discarded);
 		if (pop3_stream_flush(&login.stream) < 0)
 			pop3_login_end("disconnect");
 		else if (pop3_stream_start_tls(&login.stream, login.pop3d->tls) < 0)

@@ -1483,6 +1483,43 @@ def case_nul(env):
     check(s.running(), 'server still running')
 
 
+@case('protocol/rfc-edge-cases',
+      'RFC 2595: "STLS\\r\\nCAPA\\r\\n" in one write gets +OK, the plaintext '
+      'sent after STLS is discarded (the TLS handshake succeeds, no CAPA '
+      'answer comes over TLS, the log says event=stls-input-discarded) and '
+      'a USER given before STLS is forgotten')
+def case_rfc_edge_cases(env):
+    env.add_user('joe', 'pw')
+    env.deliver('joe', MESSAGES['toplines'])
+    s = env.start(tls=True, extra=['plaintext_auth_networks = 127.0.0.0/29'])
+
+    # RFC 2595: a client may not pipeline past STLS; what it did is dropped.
+    c = env.raw(s)
+    expect_ok(c.cmd('USER joe'), 'USER before STLS')
+    c.send(b'STLS\r\nCAPA\r\n')
+    expect_ok(c.line(), 'STLS sent together with CAPA')
+    try:
+        c.sock = client_context().wrap_socket(c.sock,
+                                              server_hostname='localhost')
+    except (OSError, ssl.SSLError) as e:
+        raise CheckFailed('TLS handshake after "STLS\\r\\nCAPA\\r\\n" in one '
+                          'write: %r' % e)
+    c.buf = b''
+    got = c.cmd('PASS pw')
+    check(got == b'-ERR No USER given.', 'the first answer over TLS is '
+          'PASS\'s, the USER before STLS forgotten (no CAPA answer '
+          'injected): %r' % got)
+    expect_ok(c.cmd('CAPA'), 'CAPA over TLS')
+    capa = c.multi()
+    check(b'USER' in capa and b'STLS' not in capa, 'CAPA after STLS lists '
+          'USER, not STLS: %r' % capa)
+    c.login('joe', 'pw')
+    expect_ok(c.cmd('QUIT'), 'QUIT over TLS')
+    check(s.wait_log(r'event=stls-input-discarded address=127\.0\.0\.2 '
+                     r'octets=6$') is not None,
+          'the 6 octets after STLS logged as discarded: %r' % s.log())
+
+
 @case('protocol/pipelining',
       'after login a burst STAT, LIST, UIDL, RETR 1, TOP 1 0, NOOP, QUIT in '
       'one write is answered in order; USER+PASS+STAT+QUIT in one write logs '
