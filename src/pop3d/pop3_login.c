@@ -55,12 +55,11 @@ static void pop3_login_end(const char *reason)
 		login.end_reason = reason;
 }
 
-/* May this connection send a plaintext password? Over TLS, from
- * plaintext_auth_networks, or anywhere with allow_plaintext_auth. */
+/* May this connection send a plaintext password? */
 static bool pop3_login_plaintext_allowed(void)
 {
-	return login.stream.ssl != NULL || login.client->plaintext_auth_network
-	    || login.pop3d->conf.allow_plaintext_auth;
+	return pop3d_plaintext_auth_allowed(login.pop3d, login.client,
+					    login.stream.ssl != NULL);
 }
 
 /* Refuse a plaintext login (RFC 2449's [AUTH], Dovecot's words). */

@@ -65,6 +65,7 @@ struct pop3_mail_session {
 	char method[8];
 	char address_text[64];
 	bool tls;
+	bool plaintext_auth;		/* CAPA lists USER and SASL PLAIN */
 };
 
 static struct {
@@ -414,9 +415,13 @@ static void pop3_mail_command(struct pop3_mail_session *s, char *line,
 	} else if (strcmp(cmd.name, "QUIT") == 0)
 		pop3_mail_update(s);
 	else if (strcmp(cmd.name, "CAPA") == 0)
+		/* RFC 2449 section 5: what the AUTHORIZATION state offered is
+		 * announced in both states (STLS is not: RFC 2595 lists it
+		 * only where it may be used) */
 		pop3_mail_reply(s, "+OK Capability list follows\r\nTOP\r\nUIDL\r\n"
 				"RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
-				"IMPLEMENTATION relaygate\r\n.\r\n");
+				"%sIMPLEMENTATION relaygate\r\n.\r\n",
+				s->plaintext_auth ? "USER\r\nSASL PLAIN\r\n" : "");
 	else {
 		pop3_mail_reply(s, strcmp(cmd.name, "USER") == 0
 				|| strcmp(cmd.name, "PASS") == 0
@@ -616,6 +621,7 @@ static void pop3_mail_new_session(const struct pop3_ipc_message *msg)
 	memcpy(s->method, head.method, sizeof(s->method));
 	memcpy(s->address_text, head.address_text, sizeof(s->address_text));
 	s->tls = head.tls;
+	s->plaintext_auth = head.plaintext_auth;
 	buffer_init(&s->in, POP3_MAIL_IN_MAX);
 	buffer_init(&s->out, POP3_MAIL_OUT_MAX);
 	s->last_activity_ms = pop3_mail_now_ms();

@@ -1487,7 +1487,10 @@ def case_nul(env):
       'RFC 2595: "STLS\\r\\nCAPA\\r\\n" in one write gets +OK, the plaintext '
       'sent after STLS is discarded (the TLS handshake succeeds, no CAPA '
       'answer comes over TLS, the log says event=stls-input-discarded) and '
-      'a USER given before STLS is forgotten')
+      'a USER given before STLS is forgotten; RFC 2449 section 5: CAPA '
+      'after login still lists USER and SASL PLAIN where they were offered '
+      'before it (over TLS), not after an APOP login on an untrusted '
+      'plaintext connection')
 def case_rfc_edge_cases(env):
     env.add_user('joe', 'pw')
     env.deliver('joe', MESSAGES['toplines'])
@@ -1514,10 +1517,29 @@ def case_rfc_edge_cases(env):
     check(b'USER' in capa and b'STLS' not in capa, 'CAPA after STLS lists '
           'USER, not STLS: %r' % capa)
     c.login('joe', 'pw')
+    expect_ok(c.cmd('CAPA'), 'CAPA after a login over STLS')
+    capa = c.multi()
+    check(b'USER' in capa and b'SASL PLAIN' in capa and b'TOP' in capa
+          and b'STLS' not in capa, 'CAPA after a login over STLS lists USER '
+          'and SASL PLAIN (announced in both states), not STLS: %r' % capa)
     expect_ok(c.cmd('QUIT'), 'QUIT over TLS')
     check(s.wait_log(r'event=stls-input-discarded address=127\.0\.0\.2 '
                      r'octets=6$') is not None,
           'the 6 octets after STLS logged as discarded: %r' % s.log())
+
+    # APOP on a plaintext connection from outside plaintext_auth_networks:
+    # USER and SASL PLAIN were not offered, so not after the login either.
+    c = env.raw(s, source='127.0.0.9')
+    ts = re.search(rb'<[^>]*>', c.greeting).group(0)
+    got = c.cmd('APOP joe ' + hashlib.md5(ts + b'pw').hexdigest())
+    check(got == b'+OK Logged in.', 'APOP from 127.0.0.9: %r' % got)
+    expect_ok(c.cmd('CAPA'), 'CAPA after APOP')
+    capa = c.multi()
+    check(b'TOP' in capa and b'USER' not in capa
+          and not any(l.startswith(b'SASL') for l in capa),
+          'CAPA after APOP without TLS from 127.0.0.9 lists neither USER '
+          'nor SASL: %r' % capa)
+    c.cmd('QUIT')
 
 
 @case('protocol/pipelining',
