@@ -28,8 +28,9 @@ struct pop3_command {
 int pop3_command_parse(char *line, size_t len, struct pop3_command *cmd_r,
 		       const char **error_r);
 
-/* A message number or line count: decimal digits only, no sign, at most
- * 10 digits. Returns 0 or -1. */
+/* A message number or line count: decimal digits only, no sign. A value
+ * beyond ULONG_MAX is ULONG_MAX (RFC 1939: a TOP count beyond the body
+ * sends all of it; no mailbox has that many messages). Returns 0 or -1. */
 int pop3_command_number(const char *text, unsigned long *value_r);
 
 #endif

@@ -9,6 +9,7 @@
 #include "pop3d.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -396,7 +397,9 @@ static void pop3_mail_command(struct pop3_mail_session *s, char *line,
 			pop3_mail_reply(s, "-ERR Invalid number of lines.\r\n");
 			s->bad_commands++;
 		} else if (pop3_mail_message(s, cmd.args[0], &index) != NULL)
-			pop3_mail_start_message(s, index, (long long)lines);
+			pop3_mail_start_message(s, index,
+						lines > LLONG_MAX ? LLONG_MAX
+						: (long long)lines);
 	} else if (strcmp(cmd.name, "DELE") == 0) {
 		if (cmd.argc != 1) {
 			pop3_mail_reply(s, "-ERR Expected DELE message-number.\r\n");

@@ -2,7 +2,8 @@
  * processes of relaygate-pop3d split it. Invariants: the keyword is 1 to 4
  * upper-case letters, every argument lies inside the line and is at most
  * 255 bytes (PASS: the rest of the line), and message numbers parse only
- * from 1 to 10 digits. */
+ * from decimal digits (saturated, never wrapped). */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (strcmp(cmd.name, "PASS") != 0)
 			FUZZ_CHECK(arg_len <= 255 && strchr(cmd.args[i], ' ') == NULL);
 		if (pop3_command_number(cmd.args[i], &number) == 0) {
-			FUZZ_CHECK(arg_len <= 10);
 			FUZZ_CHECK(strspn(cmd.args[i], "0123456789") == arg_len);
+			/* saturated, never wrapped: 21 significant digits
+			 * are more than any unsigned long holds */
+			FUZZ_CHECK(strspn(cmd.args[i], "0") + 21 > arg_len
+				   || number == ULONG_MAX);
 		}
 	}
 	return 0;

@@ -1,9 +1,10 @@
 /* test-pop3-command: POP3 command lines are split per RFC 1939: keywords
  * of 1 to 4 letters in any case, single-space separated arguments (PASS
  * keeps spaces), NUL and control bytes refused, and message numbers only
- * from plain decimal digits. */
+ * from plain decimal digits, saturated. */
 #include "pop3_command.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "test-common.h"
@@ -71,7 +72,15 @@ static void test_pop3_command_number(void)
 	test_assert(pop3_command_number("1", &n) == 0 && n == 1);
 	test_assert(pop3_command_number("0", &n) == 0 && n == 0);
 	test_assert(pop3_command_number("4294967295", &n) == 0 && n == 4294967295ul);
-	test_assert(pop3_command_number("12345678901", &n) < 0);
+	test_assert(pop3_command_number("12345678901", &n) == 0
+		    && n == 12345678901ul);
+	test_assert(pop3_command_number("0001", &n) == 0 && n == 1);
+	/* beyond ULONG_MAX: saturated, not wrapped */
+	test_assert(pop3_command_number("18446744073709551616", &n) == 0
+		    && n == ULONG_MAX);
+	test_assert(pop3_command_number("99999999999999999999999999999999999",
+					&n) == 0 && n == ULONG_MAX);
+	test_assert(pop3_command_number("99999999999999999999x", &n) < 0);
 	test_assert(pop3_command_number("", &n) < 0);
 	test_assert(pop3_command_number("+1", &n) < 0);
 	test_assert(pop3_command_number("-1", &n) < 0);

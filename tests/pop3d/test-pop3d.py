@@ -1490,7 +1490,9 @@ def case_nul(env):
       'a USER given before STLS is forgotten; RFC 2449 section 5: CAPA '
       'after login still lists USER and SASL PLAIN where they were offered '
       'before it (over TLS), not after an APOP login on an untrusted '
-      'plaintext connection')
+      'plaintext connection; RFC 1939: TOP with a 20-digit line count '
+      'sends the whole message, a 20-digit message number is "no such '
+      'message"')
 def case_rfc_edge_cases(env):
     env.add_user('joe', 'pw')
     env.deliver('joe', MESSAGES['toplines'])
@@ -1522,6 +1524,13 @@ def case_rfc_edge_cases(env):
     check(b'USER' in capa and b'SASL PLAIN' in capa and b'TOP' in capa
           and b'STLS' not in capa, 'CAPA after a login over STLS lists USER '
           'and SASL PLAIN (announced in both states), not STLS: %r' % capa)
+    expect_ok(c.cmd('TOP 1 ' + '9' * 20), 'TOP 1 with a 20-digit line count')
+    got = c.multi()
+    check(got == poplib_lines(MESSAGES['toplines']), 'TOP with a 20-digit '
+          'line count sends the whole message: %r' % got)
+    got = c.cmd('LIST ' + '9' * 20)
+    check(got == b'-ERR No such message.', 'LIST with a 20-digit message '
+          'number: %r' % got)
     expect_ok(c.cmd('QUIT'), 'QUIT over TLS')
     check(s.wait_log(r'event=stls-input-discarded address=127\.0\.0\.2 '
                      r'octets=6$') is not None,
