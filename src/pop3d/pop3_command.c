@@ -48,7 +48,8 @@ int pop3_command_parse(char *line, size_t len, struct pop3_command *cmd_r,
 		if (end == NULL)
 			end = p + strlen(p);
 		if ((size_t)(end - p) > POP3_ARGUMENT_MAX
-		    && strcmp(cmd->name, "PASS") != 0) {
+		    && strcmp(cmd->name, "PASS") != 0
+		    && strcmp(cmd->name, "AUTH") != 0) {
 			*error_r = "Argument too long.";
 			return -1;
 		}

@@ -486,7 +486,7 @@ static void pop3_login_command(char *line, size_t len)
 /* One connection, from the greeting to its end or its hand-over. */
 static void pop3_login_serve(void)
 {
-	char line[POP3_COMMAND_LINE_MAX + 1];
+	char line[POP3_SASL_LINE_MAX + 1];
 	size_t len;
 
 	if (login.client->implicit_tls
@@ -502,9 +502,18 @@ static void pop3_login_serve(void)
 			pop3_login_end("disconnect");
 			break;
 		}
+		/* AUTH may carry a long initial response (RFC 5034) */
 		switch (pop3_stream_read_line(&login.stream, line,
-					      POP3_COMMAND_LINE_MAX, &len)) {
+					      POP3_SASL_LINE_MAX, &len)) {
 		case POP3_STREAM_OK:
+			if (len > POP3_COMMAND_LINE_MAX
+			    && strncasecmp(line, "AUTH ", 5) != 0) {
+				OPENSSL_cleanse(line, len);
+				pop3_stream_puts(&login.stream,
+						 "-ERR Line too long.\r\n");
+				pop3_login_end("too-long");
+				continue;
+			}
 			pop3_login_command(line, len);
 			break;
 		case POP3_STREAM_TOO_LONG:

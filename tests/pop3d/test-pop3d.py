@@ -1489,12 +1489,16 @@ def case_nul(env):
       'answer comes over TLS, the log says event=stls-input-discarded) and '
       'a USER given before STLS is forgotten; RFC 2449 section 5: CAPA '
       'after login still lists USER and SASL PLAIN where they were offered '
-      'before it (over TLS), not after an APOP login on an untrusted '
-      'plaintext connection; RFC 1939: TOP with a 20-digit line count '
-      'sends the whole message, a 20-digit message number is "no such '
-      'message"')
+      'before it (over TLS, from plaintext_auth_networks), not after an '
+      'APOP login on an untrusted plaintext connection; RFC 1939: TOP with '
+      'a 20-digit line count sends the whole message, a 20-digit message '
+      'number is "no such message"; RFC 5034 section 4: AUTH PLAIN with '
+      'initial responses of 408 and 1344 octets logs in, a 4097-octet AUTH '
+      'line is too long')
 def case_rfc_edge_cases(env):
     env.add_user('joe', 'pw')
+    env.add_user('mid', 'm' * 300)
+    env.add_user('long', 'l' * 1000)
     env.deliver('joe', MESSAGES['toplines'])
     s = env.start(tls=True, extra=['plaintext_auth_networks = 127.0.0.0/29'])
 
@@ -1549,6 +1553,30 @@ def case_rfc_edge_cases(env):
           'CAPA after APOP without TLS from 127.0.0.9 lists neither USER '
           'nor SASL: %r' % capa)
     c.cmd('QUIT')
+
+    # RFC 5034: initial responses beyond RFC 2449's 255 octets.
+    for user, password in (('mid', 'm' * 300), ('long', 'l' * 1000)):
+        c = env.raw(s, source='127.0.0.3')
+        blob = base64.b64encode(b'\0%s\0%s' % (user.encode(),
+                                               password.encode())).decode()
+        got = c.cmd('AUTH PLAIN ' + blob)
+        check(got == b'+OK Logged in.', 'AUTH PLAIN with a %d-octet initial '
+              'response: %r' % (len(blob), got))
+        if got == b'+OK Logged in.':
+            expect_ok(c.cmd('CAPA'), 'CAPA after AUTH PLAIN')
+            capa = c.multi()
+            check(b'USER' in capa and b'SASL PLAIN' in capa, 'CAPA after a '
+                  'plaintext login from plaintext_auth_networks lists USER '
+                  'and SASL PLAIN: %r' % capa)
+        c.cmd('QUIT')
+    check(env.granted('127.0.0.3'), 'the long AUTH PLAIN logins granted '
+          '127.0.0.3')
+    c = env.raw(s, source='127.0.0.3')
+    send_ignoring_reset(c, 'AUTH PLAIN ' + 'A' * (4097 - 11) + '\r\n')
+    closed, data = c.wait_closed(5)
+    check(closed and data == b'-ERR Line too long.\r\n', 'a 4097-octet AUTH '
+          'line: "-ERR Line too long." and close; got %s %r'
+          % (closed, data[:100]))
 
 
 @case('protocol/pipelining',
