@@ -262,10 +262,24 @@ static void pop3_login_attempt(enum login_method method, const char *user,
 	request.tls = login.stream.ssl != NULL;
 	len = login_request_format(&request, buf, sizeof(buf));
 	if (len == 0) {
+		/* A user name no passwd-file entry can have, or a secret
+		 * too long for any: no password can match, so the answer
+		 * comes at once, but as for a wrong one (RFC 3206: [AUTH],
+		 * a problem with the credentials, not [SYS/TEMP]). */
+		const char *problem = login_request_user_problem(user);
+		char shown[128];
+
 		OPENSSL_cleanse(buf, sizeof(buf));
+		log_info("pop3: event=login-failed address=%s user=\"%s\" "
+			 "method=%s reason=malformed error=\"%s\"",
+			 login.client->address_text,
+			 log_sanitize(user, shown, sizeof(shown)),
+			 login_method_name(method),
+			 problem != NULL ? problem : "secret too long");
 		pop3_stream_puts(&login.stream,
 				 "-ERR [AUTH] Authentication failed.\r\n");
 		login.auth_failures++;
+		login.user[0] = '\0';
 		return;
 	}
 	/* answers already queued go out first */

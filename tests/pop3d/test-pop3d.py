@@ -1494,7 +1494,10 @@ def case_nul(env):
       'a 20-digit line count sends the whole message, a 20-digit message '
       'number is "no such message"; RFC 5034 section 4: AUTH PLAIN with '
       'initial responses of 408 and 1344 octets logs in, a 4097-octet AUTH '
-      'line is too long')
+      'line is too long; RFC 3206: a user name with a TAB (USER), a space '
+      '(AUTH PLAIN) or a DEL (APOP) is "-ERR [AUTH] Authentication '
+      'failed.", not [SYS/TEMP], records no grant and is not logged as a '
+      'bad request from a login process')
 def case_rfc_edge_cases(env):
     env.add_user('joe', 'pw')
     env.add_user('mid', 'm' * 300)
@@ -1577,6 +1580,33 @@ def case_rfc_edge_cases(env):
     check(closed and data == b'-ERR Line too long.\r\n', 'a 4097-octet AUTH '
           'line: "-ERR Line too long." and close; got %s %r'
           % (closed, data[:100]))
+
+    # RFC 3206: names no account can have are a credentials problem.
+    answers = []
+    c = env.raw(s, source='127.0.0.4')
+    expect_ok(c.cmd('USER joe\t'), 'USER with a TAB')
+    answers.append(('USER/PASS, a TAB', '127.0.0.4', c.cmd('PASS pw')))
+    c = env.raw(s, source='127.0.0.5')
+    blob = base64.b64encode(b'\0jo e\0pw').decode()
+    answers.append(('AUTH PLAIN, a space', '127.0.0.5',
+                    c.cmd('AUTH PLAIN ' + blob)))
+    c = env.raw(s, source='127.0.0.6')
+    ts = re.search(rb'<[^>]*>', c.greeting).group(0)
+    answers.append(('APOP, a DEL', '127.0.0.6',
+                    c.cmd(b'APOP jo\x7fe '
+                          + hashlib.md5(ts + b'pw').hexdigest().encode())))
+    for what, source, got in answers:
+        check(got == b'-ERR [AUTH] Authentication failed.', '%s in the user '
+              'name: "-ERR [AUTH] Authentication failed.", got %r'
+              % (what, got))
+        check(not env.granted(source), '%s: no grant for %s' % (what, source))
+    check('bad request from a login process' not in s.log(), 'no "bad '
+          'request from a login process" logged for client input: %r'
+          % s.log())
+    check(s.wait_log(r'event=login-failed address=127\.0\.0\.4 '
+                     r'user="joe\\x09" method=USER reason=malformed ')
+          is not None, 'the TAB name logged, escaped, as '
+          'event=login-failed reason=malformed: %r' % s.log())
 
 
 @case('protocol/pipelining',
