@@ -16,6 +16,21 @@ const char *login_method_name(enum login_method method)
 	return login_method_names[method];
 }
 
+const char *login_request_user_problem(const char *user)
+{
+	size_t i;
+
+	if (*user == '\0' || strlen(user) > LOGIN_REQUEST_USER_MAX)
+		return "expected a user name of 1 to 255 bytes";
+	for (i = 0; user[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)user[i];
+
+		if (c <= 0x20 || c == 0x7f)
+			return "control character or space in user name";
+	}
+	return NULL;
+}
+
 size_t login_request_format(const struct login_request *request, char *buf,
 			    size_t size)
 {
@@ -25,8 +40,8 @@ size_t login_request_format(const struct login_request *request, char *buf,
 	size_t slen = strlen(request->secret), flen = strlen(flags);
 	size_t total = mlen + 1 + ulen + 1 + slen + 1 + flen;
 
-	if (ulen > LOGIN_REQUEST_USER_MAX || slen > LOGIN_REQUEST_SECRET_MAX
-	    || total > size)
+	if (login_request_user_problem(request->user) != NULL
+	    || slen > LOGIN_REQUEST_SECRET_MAX || total > size)
 		return 0;
 	memcpy(buf, method, mlen + 1);
 	memcpy(buf + mlen + 1, request->user, ulen + 1);
@@ -71,18 +86,9 @@ int login_request_parse(char *data, size_t len, struct login_request *request,
 		*error_r = "unknown method";
 		return -1;
 	}
-	if (*field[1] == '\0' || strlen(field[1]) > LOGIN_REQUEST_USER_MAX) {
-		*error_r = "expected a user name of 1 to 255 bytes";
+	*error_r = login_request_user_problem(field[1]);
+	if (*error_r != NULL)
 		return -1;
-	}
-	for (i = 0; field[1][i] != '\0'; i++) {
-		unsigned char c = (unsigned char)field[1][i];
-
-		if (c <= 0x20 || c == 0x7f) {
-			*error_r = "control character or space in user name";
-			return -1;
-		}
-	}
 	if (strlen(field[2]) > LOGIN_REQUEST_SECRET_MAX) {
 		*error_r = "secret too long";
 		return -1;

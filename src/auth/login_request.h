@@ -27,8 +27,14 @@ struct login_request {
 /* The name of METHOD ("USER", "PLAIN", "APOP"). */
 const char *login_method_name(enum login_method method);
 
-/* Build the request into BUF (SIZE bytes); returns its length, or 0 when a
- * field is too long or holds a NUL. */
+/* Why USER cannot be a request's user name (empty, over 255 bytes, a
+ * space, control byte or DEL: what no passwd-file entry holds), or NULL
+ * when it can. */
+const char *login_request_user_problem(const char *user);
+
+/* Build the request into BUF (SIZE bytes); returns its length, or 0 when
+ * the user name has a problem (above), the secret is too long, or the
+ * request does not fit: whatever login_request_parse() would refuse. */
 size_t login_request_format(const struct login_request *request, char *buf,
 			    size_t size);
 

@@ -2,6 +2,7 @@
  * looks beyond LEN and never copies an argument into a fixed buffer. */
 #include "pop3_command.h"
 
+#include <limits.h>
 #include <string.h>
 
 #define POP3_ARGUMENT_MAX 255
@@ -47,7 +48,8 @@ int pop3_command_parse(char *line, size_t len, struct pop3_command *cmd_r,
 		if (end == NULL)
 			end = p + strlen(p);
 		if ((size_t)(end - p) > POP3_ARGUMENT_MAX
-		    && strcmp(cmd->name, "PASS") != 0) {
+		    && strcmp(cmd->name, "PASS") != 0
+		    && strcmp(cmd->name, "AUTH") != 0) {
 			*error_r = "Argument too long.";
 			return -1;
 		}
@@ -75,15 +77,20 @@ int pop3_command_parse(char *line, size_t len, struct pop3_command *cmd_r,
 
 int pop3_command_number(const char *text, unsigned long *value_r)
 {
-	unsigned long value = 0;
+	unsigned long value = 0, digit;
 	size_t i;
 
 	if (*text == '\0')
 		return -1;
 	for (i = 0; text[i] != '\0'; i++) {
-		if (i >= 10 || text[i] < '0' || text[i] > '9')
+		if (text[i] < '0' || text[i] > '9')
 			return -1;
-		value = value * 10 + (unsigned long)(text[i] - '0');
+		digit = (unsigned long)(text[i] - '0');
+		/* saturate: the digits are still all checked */
+		if (value > (ULONG_MAX - digit) / 10)
+			value = ULONG_MAX;
+		else
+			value = value * 10 + digit;
 	}
 	*value_r = value;
 	return 0;

@@ -95,6 +95,7 @@ struct pop3_ipc_session {
 	char method[8];
 	char address_text[64];
 	bool tls;
+	bool plaintext_auth;		/* USER and SASL PLAIN were offered */
 	char maildir[4096];
 	/* followed by the input read beyond the login */
 };

@@ -55,12 +55,11 @@ static void pop3_login_end(const char *reason)
 		login.end_reason = reason;
 }
 
-/* May this connection send a plaintext password? Over TLS, from
- * plaintext_auth_networks, or anywhere with allow_plaintext_auth. */
+/* May this connection send a plaintext password? */
 static bool pop3_login_plaintext_allowed(void)
 {
-	return login.stream.ssl != NULL || login.client->plaintext_auth_network
-	    || login.pop3d->conf.allow_plaintext_auth;
+	return pop3d_plaintext_auth_allowed(login.pop3d, login.client,
+					    login.stream.ssl != NULL);
 }
 
 /* Refuse a plaintext login (RFC 2449's [AUTH], Dovecot's words). */
@@ -263,10 +262,24 @@ static void pop3_login_attempt(enum login_method method, const char *user,
 	request.tls = login.stream.ssl != NULL;
 	len = login_request_format(&request, buf, sizeof(buf));
 	if (len == 0) {
+		/* A user name no passwd-file entry can have, or a secret
+		 * too long for any: no password can match, so the answer
+		 * comes at once, but as for a wrong one (RFC 3206: [AUTH],
+		 * a problem with the credentials, not [SYS/TEMP]). */
+		const char *problem = login_request_user_problem(user);
+		char shown[128];
+
 		OPENSSL_cleanse(buf, sizeof(buf));
+		log_info("pop3: event=login-failed address=%s user=\"%s\" "
+			 "method=%s reason=malformed error=\"%s\"",
+			 login.client->address_text,
+			 log_sanitize(user, shown, sizeof(shown)),
+			 login_method_name(method),
+			 problem != NULL ? problem : "secret too long");
 		pop3_stream_puts(&login.stream,
 				 "-ERR [AUTH] Authentication failed.\r\n");
 		login.auth_failures++;
+		login.user[0] = '\0';
 		return;
 	}
 	/* answers already queued go out first */
@@ -398,6 +411,7 @@ static void pop3_login_command(char *line, size_t len)
 {
 	struct pop3_command cmd;
 	const char *error;
+	size_t discarded;
 
 	if (pop3_command_parse(line, len, &cmd, &error) < 0) {
 		pop3_stream_printf(&login.stream, "-ERR %s\r\n", error);
@@ -419,6 +433,14 @@ static void pop3_login_command(char *line, size_t len)
 		}
 		pop3_stream_puts(&login.stream,
 				 "+OK Begin TLS negotiation now.\r\n");
+		/* commands sent before the handshake are not the TLS
+		 * client's: dropped unread (the STARTTLS injection of
+		 * CVE-2011-0411), as Postfix does */
+		discarded = pop3_stream_discard_input(&login.stream);
+		if (discarded > 0)
+			log_info("pop3: event=stls-input-discarded address=%s "
+				 "octets=%zu", login.client->address_text,
+				 discarded);
 		if (pop3_stream_flush(&login.stream) < 0)
 			pop3_login_end("disconnect");
 		else if (pop3_stream_start_tls(&login.stream, login.pop3d->tls) < 0)
@@ -478,7 +500,7 @@ static void pop3_login_command(char *line, size_t len)
 /* One connection, from the greeting to its end or its hand-over. */
 static void pop3_login_serve(void)
 {
-	char line[POP3_COMMAND_LINE_MAX + 1];
+	char line[POP3_SASL_LINE_MAX + 1];
 	size_t len;
 
 	if (login.client->implicit_tls
@@ -494,9 +516,18 @@ static void pop3_login_serve(void)
 			pop3_login_end("disconnect");
 			break;
 		}
+		/* AUTH may carry a long initial response (RFC 5034) */
 		switch (pop3_stream_read_line(&login.stream, line,
-					      POP3_COMMAND_LINE_MAX, &len)) {
+					      POP3_SASL_LINE_MAX, &len)) {
 		case POP3_STREAM_OK:
+			if (len > POP3_COMMAND_LINE_MAX
+			    && strncasecmp(line, "AUTH ", 5) != 0) {
+				OPENSSL_cleanse(line, len);
+				pop3_stream_puts(&login.stream,
+						 "-ERR Line too long.\r\n");
+				pop3_login_end("too-long");
+				continue;
+			}
 			pop3_login_command(line, len);
 			break;
 		case POP3_STREAM_TOO_LONG:

@@ -9,6 +9,7 @@
 #include "pop3d.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,6 +66,7 @@ struct pop3_mail_session {
 	char method[8];
 	char address_text[64];
 	bool tls;
+	bool plaintext_auth;		/* CAPA lists USER and SASL PLAIN */
 };
 
 static struct {
@@ -400,7 +402,9 @@ static void pop3_mail_command(struct pop3_mail_session *s, char *line,
 			pop3_mail_reply(s, "-ERR Invalid number of lines.\r\n");
 			s->bad_commands++;
 		} else if (pop3_mail_message(s, cmd.args[0], &index) != NULL)
-			pop3_mail_start_message(s, index, (long long)lines);
+			pop3_mail_start_message(s, index,
+						lines > LLONG_MAX ? LLONG_MAX
+						: (long long)lines);
 	} else if (strcmp(cmd.name, "DELE") == 0) {
 		if (cmd.argc != 1) {
 			pop3_mail_reply(s, "-ERR Expected DELE message-number.\r\n");
@@ -419,9 +423,13 @@ static void pop3_mail_command(struct pop3_mail_session *s, char *line,
 	} else if (strcmp(cmd.name, "QUIT") == 0)
 		pop3_mail_update(s);
 	else if (strcmp(cmd.name, "CAPA") == 0)
+		/* RFC 2449 section 5: what the AUTHORIZATION state offered is
+		 * announced in both states (STLS is not: RFC 2595 lists it
+		 * only where it may be used) */
 		pop3_mail_reply(s, "+OK Capability list follows\r\nTOP\r\nUIDL\r\n"
 				"RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
-				"IMPLEMENTATION relaygate\r\n.\r\n");
+				"%sIMPLEMENTATION relaygate\r\n.\r\n",
+				s->plaintext_auth ? "USER\r\nSASL PLAIN\r\n" : "");
 	else {
 		pop3_mail_reply(s, strcmp(cmd.name, "USER") == 0
 				|| strcmp(cmd.name, "PASS") == 0
@@ -621,6 +629,7 @@ static void pop3_mail_new_session(const struct pop3_ipc_message *msg)
 	memcpy(s->method, head.method, sizeof(s->method));
 	memcpy(s->address_text, head.address_text, sizeof(s->address_text));
 	s->tls = head.tls;
+	s->plaintext_auth = head.plaintext_auth;
 	buffer_init(&s->in, POP3_MAIL_IN_MAX);
 	buffer_init(&s->out, POP3_MAIL_OUT_MAX);
 	s->last_activity_ms = pop3_mail_now_ms();

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 void pop3_stream_init(struct pop3_stream *stream, int fd, int timeout_ms)
@@ -224,6 +225,15 @@ enum pop3_stream_status pop3_stream_read_line(struct pop3_stream *stream,
 		if (status != POP3_STREAM_OK)
 			return status;
 	}
+}
+
+size_t pop3_stream_discard_input(struct pop3_stream *stream)
+{
+	size_t avail = stream->in_end - stream->in_start;
+
+	OPENSSL_cleanse(stream->in, sizeof(stream->in));
+	stream->in_start = stream->in_end = 0;
+	return avail;
 }
 
 size_t pop3_stream_take_buffered(struct pop3_stream *stream, void *buf,

@@ -37,9 +37,14 @@ struct pop3_stream {
 void pop3_stream_init(struct pop3_stream *stream, int fd, int timeout_ms);
 
 /* Start TLS on STREAM as a server with CTX (the handshake runs here).
- * Input already buffered is an error (a client may not pipeline past
- * STLS): returns -1 and the connection must be closed. */
+ * Input still buffered is an error (call pop3_stream_discard_input()
+ * first): returns -1 and the connection must be closed. */
 int pop3_stream_start_tls(struct pop3_stream *stream, SSL_CTX *ctx);
+
+/* Wipe and drop the input buffered beyond the last line read; returns
+ * how many bytes. Plaintext a client pipelined after STLS (RFC 2595: it
+ * must wait for the handshake) is never read as commands over TLS. */
+size_t pop3_stream_discard_input(struct pop3_stream *stream);
 
 /* Read one line of at most MAX bytes (without its CRLF or LF) into LINE,
  * NUL-terminated (LINE holds MAX + 1 bytes); *LEN_R is its length. */

@@ -712,6 +712,9 @@ static void pop3d_on_login_message(struct pop3d_child *child,
 		memcpy(head.address_text, conn->client.address_text,
 		       sizeof(head.address_text));
 		head.tls = msg->payload[0] != 0;
+		head.plaintext_auth = pop3d_plaintext_auth_allowed(&pop3d,
+								   &conn->client,
+								   head.tls);
 		memcpy(head.maildir, conn->verified->maildir, sizeof(head.maildir));
 		if (mail_child == NULL
 		    || pop3_ipc_send2(mail_child->watch.fd, POP3_IPC_SESSION,

@@ -34,6 +34,17 @@ struct pop3d {
 	char hostname[256];
 };
 
+/* May CLIENT send a plaintext password (USER/PASS, AUTH PLAIN)? Over
+ * TLS, from plaintext_auth_networks, or anywhere with
+ * allow_plaintext_auth. */
+static inline bool pop3d_plaintext_auth_allowed(const struct pop3d *pop3d,
+						const struct pop3_ipc_connection *client,
+						bool tls)
+{
+	return tls || client->plaintext_auth_network
+	    || pop3d->conf.allow_plaintext_auth;
+}
+
 /* A login process: serves connections the master passes over CHANNEL_FD
  * until the master goes away. Never returns. */
 void pop3_login_run(struct pop3d *pop3d, int channel_fd)

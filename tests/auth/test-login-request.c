@@ -66,9 +66,39 @@ static void test_login_request_bad(void)
 	test_end();
 }
 
+static void test_login_request_format_refuses(void)
+{
+	static const char *const users[] = {
+		"", "jo e", "joe\t", "jo\x7f" "e", "jo\x01" "e",
+	};
+	struct login_request in = { LOGIN_METHOD_USER, "joe", "pw", false };
+	char buf[LOGIN_REQUEST_MAX + 16], name[LOGIN_REQUEST_USER_MAX + 2];
+	size_t i;
+
+	/* what the auth process would refuse is never sent to it */
+	test_begin("login request: format refuses what parse refuses");
+	for (i = 0; i < sizeof(users) / sizeof(*users); i++) {
+		in.user = users[i];
+		test_assert_case(login_request_user_problem(users[i]) != NULL,
+				 users[i]);
+		test_assert_case(login_request_format(&in, buf, sizeof(buf))
+				 == 0, users[i]);
+	}
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	in.user = name;
+	test_assert(login_request_format(&in, buf, sizeof(buf)) == 0);
+	name[LOGIN_REQUEST_USER_MAX] = '\0';
+	test_assert(login_request_user_problem(name) == NULL);
+	test_assert(login_request_format(&in, buf, sizeof(buf)) > 0);
+	test_assert(login_request_user_problem("j\xc3\xb6" "e") == NULL);
+	test_end();
+}
+
 int main(void)
 {
 	test_login_request_round_trip();
 	test_login_request_bad();
+	test_login_request_format_refuses();
 	return test_exit();
 }

@@ -1,8 +1,10 @@
 /* fuzz-pop3-command: one client line split as the login and mail
  * processes of relaygate-pop3d split it. Invariants: the keyword is 1 to 4
  * upper-case letters, every argument lies inside the line and is at most
- * 255 bytes (PASS: the rest of the line), and message numbers parse only
- * from 1 to 10 digits. */
+ * 255 bytes (PASS: the rest of the line; AUTH: as long as the line), and
+ * message numbers parse only from decimal digits (saturated, never
+ * wrapped). */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +16,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char line[POP3_COMMAND_LINE_MAX + 1];
+	char line[POP3_SASL_LINE_MAX + 1];
 	struct pop3_command cmd;
 	const char *error = NULL;
 	unsigned long number;
-	size_t len = size > POP3_COMMAND_LINE_MAX ? POP3_COMMAND_LINE_MAX : size;
+	size_t len = size > POP3_SASL_LINE_MAX ? POP3_SASL_LINE_MAX : size;
 	size_t i;
 
 	memcpy(line, data, len);
@@ -37,10 +39,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(cmd.args[i] >= line && cmd.args[i] + arg_len <= line + len);
 		FUZZ_CHECK(arg_len > 0);
 		if (strcmp(cmd.name, "PASS") != 0)
-			FUZZ_CHECK(arg_len <= 255 && strchr(cmd.args[i], ' ') == NULL);
+			FUZZ_CHECK(strchr(cmd.args[i], ' ') == NULL);
+		if (strcmp(cmd.name, "PASS") != 0 && strcmp(cmd.name, "AUTH") != 0)
+			FUZZ_CHECK(arg_len <= 255);
 		if (pop3_command_number(cmd.args[i], &number) == 0) {
-			FUZZ_CHECK(arg_len <= 10);
 			FUZZ_CHECK(strspn(cmd.args[i], "0123456789") == arg_len);
+			/* saturated, never wrapped: 21 significant digits
+			 * are more than any unsigned long holds */
+			FUZZ_CHECK(strspn(cmd.args[i], "0") + 21 > arg_len
+				   || number == ULONG_MAX);
 		}
 	}
 	return 0;

@@ -1,16 +1,18 @@
 /* test-pop3-command: POP3 command lines are split per RFC 1939: keywords
  * of 1 to 4 letters in any case, single-space separated arguments (PASS
- * keeps spaces), NUL and control bytes refused, and message numbers only
- * from plain decimal digits. */
+ * keeps spaces), arguments up to 255 octets (PASS and AUTH: longer), NUL
+ * and control bytes refused, and message numbers only from plain decimal
+ * digits, saturated. */
 #include "pop3_command.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "test-common.h"
 
 static int parse(const char *text, struct pop3_command *cmd, const char **error_r)
 {
-	static char line[POP3_COMMAND_LINE_MAX + 1];
+	static char line[POP3_SASL_LINE_MAX + 1];
 	size_t len = strlen(text);
 
 	memcpy(line, text, len + 1);
@@ -63,6 +65,31 @@ static void test_pop3_command_refused(void)
 	test_end();
 }
 
+static void test_pop3_command_long_arguments(void)
+{
+	static char line[POP3_SASL_LINE_MAX + 1];
+	struct pop3_command cmd;
+	const char *error;
+
+	/* RFC 5034 section 4: an initial response may pass 255 octets */
+	test_begin("pop3 command: AUTH and PASS take long arguments");
+	memcpy(line, "auth PLAIN ", 11);
+	memset(line + 11, 'A', 2000);
+	line[2011] = '\0';
+	test_assert(parse(line, &cmd, &error) == 0);
+	test_assert_strcmp(cmd.name, "AUTH");
+	test_assert(cmd.argc == 2 && strlen(cmd.args[1]) == 2000);
+	memcpy(line, "PASS ", 5);
+	memset(line + 5, 'p', 600);
+	line[605] = '\0';
+	test_assert(parse(line, &cmd, &error) == 0);
+	test_assert(strlen(cmd.rest) == 600);
+	memcpy(line, "LIST ", 5);
+	test_assert(parse(line, &cmd, &error) < 0);
+	test_assert_strcmp(error, "Argument too long.");
+	test_end();
+}
+
 static void test_pop3_command_number(void)
 {
 	unsigned long n;
@@ -71,7 +98,15 @@ static void test_pop3_command_number(void)
 	test_assert(pop3_command_number("1", &n) == 0 && n == 1);
 	test_assert(pop3_command_number("0", &n) == 0 && n == 0);
 	test_assert(pop3_command_number("4294967295", &n) == 0 && n == 4294967295ul);
-	test_assert(pop3_command_number("12345678901", &n) < 0);
+	test_assert(pop3_command_number("12345678901", &n) == 0
+		    && n == 12345678901ul);
+	test_assert(pop3_command_number("0001", &n) == 0 && n == 1);
+	/* beyond ULONG_MAX: saturated, not wrapped */
+	test_assert(pop3_command_number("18446744073709551616", &n) == 0
+		    && n == ULONG_MAX);
+	test_assert(pop3_command_number("99999999999999999999999999999999999",
+					&n) == 0 && n == ULONG_MAX);
+	test_assert(pop3_command_number("99999999999999999999x", &n) < 0);
 	test_assert(pop3_command_number("", &n) < 0);
 	test_assert(pop3_command_number("+1", &n) < 0);
 	test_assert(pop3_command_number("-1", &n) < 0);
@@ -83,6 +118,7 @@ int main(void)
 {
 	test_pop3_command_split();
 	test_pop3_command_refused();
+	test_pop3_command_long_arguments();
 	test_pop3_command_number();
 	return test_exit();
 }

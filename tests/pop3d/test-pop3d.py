@@ -1578,6 +1578,132 @@ def case_nul(env):
     check(s.running(), 'server still running')
 
 
+@case('protocol/rfc-edge-cases',
+      'RFC 2595: "STLS\\r\\nCAPA\\r\\n" in one write gets +OK, the plaintext '
+      'sent after STLS is discarded (the TLS handshake succeeds, no CAPA '
+      'answer comes over TLS, the log says event=stls-input-discarded) and '
+      'a USER given before STLS is forgotten; RFC 2449 section 5: CAPA '
+      'after login still lists USER and SASL PLAIN where they were offered '
+      'before it (over TLS, from plaintext_auth_networks), not after an '
+      'APOP login on an untrusted plaintext connection; RFC 1939: TOP with '
+      'a 20-digit line count sends the whole message, a 20-digit message '
+      'number is "no such message"; RFC 5034 section 4: AUTH PLAIN with '
+      'initial responses of 408 and 1344 octets logs in, a 4097-octet AUTH '
+      'line is too long; RFC 3206: a user name with a TAB (USER), a space '
+      '(AUTH PLAIN) or a DEL (APOP) is "-ERR [AUTH] Authentication '
+      'failed.", not [SYS/TEMP], records no grant and is not logged as a '
+      'bad request from a login process')
+def case_rfc_edge_cases(env):
+    env.add_user('joe', 'pw')
+    env.add_user('mid', 'm' * 300)
+    env.add_user('long', 'l' * 1000)
+    env.deliver('joe', MESSAGES['toplines'])
+    s = env.start(tls=True, extra=['plaintext_auth_networks = 127.0.0.0/29'])
+
+    # RFC 2595: a client may not pipeline past STLS; what it did is dropped.
+    c = env.raw(s)
+    expect_ok(c.cmd('USER joe'), 'USER before STLS')
+    c.send(b'STLS\r\nCAPA\r\n')
+    expect_ok(c.line(), 'STLS sent together with CAPA')
+    try:
+        c.sock = client_context().wrap_socket(c.sock,
+                                              server_hostname='localhost')
+    except (OSError, ssl.SSLError) as e:
+        raise CheckFailed('TLS handshake after "STLS\\r\\nCAPA\\r\\n" in one '
+                          'write: %r' % e)
+    c.buf = b''
+    got = c.cmd('PASS pw')
+    check(got == b'-ERR No USER given.', 'the first answer over TLS is '
+          'PASS\'s, the USER before STLS forgotten (no CAPA answer '
+          'injected): %r' % got)
+    expect_ok(c.cmd('CAPA'), 'CAPA over TLS')
+    capa = c.multi()
+    check(b'USER' in capa and b'STLS' not in capa, 'CAPA after STLS lists '
+          'USER, not STLS: %r' % capa)
+    c.login('joe', 'pw')
+    expect_ok(c.cmd('CAPA'), 'CAPA after a login over STLS')
+    capa = c.multi()
+    check(b'USER' in capa and b'SASL PLAIN' in capa and b'TOP' in capa
+          and b'STLS' not in capa, 'CAPA after a login over STLS lists USER '
+          'and SASL PLAIN (announced in both states), not STLS: %r' % capa)
+    expect_ok(c.cmd('TOP 1 ' + '9' * 20), 'TOP 1 with a 20-digit line count')
+    got = c.multi()
+    check(got == poplib_lines(MESSAGES['toplines']), 'TOP with a 20-digit '
+          'line count sends the whole message: %r' % got)
+    got = c.cmd('LIST ' + '9' * 20)
+    check(got == b'-ERR No such message.', 'LIST with a 20-digit message '
+          'number: %r' % got)
+    expect_ok(c.cmd('QUIT'), 'QUIT over TLS')
+    check(s.wait_log(r'event=stls-input-discarded address=127\.0\.0\.2 '
+                     r'octets=6$') is not None,
+          'the 6 octets after STLS logged as discarded: %r' % s.log())
+
+    # APOP on a plaintext connection from outside plaintext_auth_networks:
+    # USER and SASL PLAIN were not offered, so not after the login either.
+    c = env.raw(s, source='127.0.0.9')
+    ts = re.search(rb'<[^>]*>', c.greeting).group(0)
+    got = c.cmd('APOP joe ' + hashlib.md5(ts + b'pw').hexdigest())
+    check(got == b'+OK Logged in.', 'APOP from 127.0.0.9: %r' % got)
+    expect_ok(c.cmd('CAPA'), 'CAPA after APOP')
+    capa = c.multi()
+    check(b'TOP' in capa and b'USER' not in capa
+          and not any(l.startswith(b'SASL') for l in capa),
+          'CAPA after APOP without TLS from 127.0.0.9 lists neither USER '
+          'nor SASL: %r' % capa)
+    c.cmd('QUIT')
+
+    # RFC 5034: initial responses beyond RFC 2449's 255 octets.
+    for user, password in (('mid', 'm' * 300), ('long', 'l' * 1000)):
+        c = env.raw(s, source='127.0.0.3')
+        blob = base64.b64encode(b'\0%s\0%s' % (user.encode(),
+                                               password.encode())).decode()
+        got = c.cmd('AUTH PLAIN ' + blob)
+        check(got == b'+OK Logged in.', 'AUTH PLAIN with a %d-octet initial '
+              'response: %r' % (len(blob), got))
+        if got == b'+OK Logged in.':
+            expect_ok(c.cmd('CAPA'), 'CAPA after AUTH PLAIN')
+            capa = c.multi()
+            check(b'USER' in capa and b'SASL PLAIN' in capa, 'CAPA after a '
+                  'plaintext login from plaintext_auth_networks lists USER '
+                  'and SASL PLAIN: %r' % capa)
+        c.cmd('QUIT')
+    check(env.granted('127.0.0.3'), 'the long AUTH PLAIN logins granted '
+          '127.0.0.3')
+    c = env.raw(s, source='127.0.0.3')
+    send_ignoring_reset(c, 'AUTH PLAIN ' + 'A' * (4097 - 11) + '\r\n')
+    closed, data = c.wait_closed(5)
+    check(closed and data == b'-ERR Line too long.\r\n', 'a 4097-octet AUTH '
+          'line: "-ERR Line too long." and close; got %s %r'
+          % (closed, data[:100]))
+
+    # RFC 3206: names no account can have are a credentials problem.
+    answers = []
+    c = env.raw(s, source='127.0.0.4')
+    expect_ok(c.cmd('USER joe\t'), 'USER with a TAB')
+    answers.append(('USER/PASS, a TAB', '127.0.0.4', c.cmd('PASS pw')))
+    c = env.raw(s, source='127.0.0.5')
+    blob = base64.b64encode(b'\0jo e\0pw').decode()
+    answers.append(('AUTH PLAIN, a space', '127.0.0.5',
+                    c.cmd('AUTH PLAIN ' + blob)))
+    c = env.raw(s, source='127.0.0.6')
+    ts = re.search(rb'<[^>]*>', c.greeting).group(0)
+    answers.append(('APOP, a DEL', '127.0.0.6',
+                    c.cmd(b'APOP jo\x7fe '
+                          + hashlib.md5(ts + b'pw').hexdigest().encode())))
+    for what, source, got in answers:
+        check(got == b'-ERR [AUTH] Authentication failed.', '%s in the user '
+              'name: "-ERR [AUTH] Authentication failed.", got %r'
+              % (what, got))
+        check(not env.granted(source), '%s: no grant for %s' % (what, source))
+    check('bad request from a login process' not in s.log(), 'no "bad '
+          'request from a login process" logged for client input: %r'
+          % s.log())
+    check(s.wait_log(r'event=login-failed address=127\.0\.0\.4 '
+                     r'user="joe\\x09" method=USER reason=malformed ')
+          is not None, 'the TAB name logged, escaped, as '
+          'event=login-failed reason=malformed: %r' % s.log())
+
+
 @case('protocol/pipelining',
       'after login a burst STAT, LIST, UIDL, RETR 1, TOP 1 0, NOOP, QUIT in '
       'one write is answered in order; USER+PASS+STAT+QUIT in one write logs '
