@@ -560,6 +560,38 @@ static inline double store_test_now_ms(void)
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
+/* A pipe, or die. */
+static inline void store_test_pipe(int fds[2])
+{
+	if (pipe(fds) < 0)
+		store_test_fatal("pipe: %s", strerror(errno));
+}
+
+/* fork(), or die; output buffered so far is flushed first, so that the
+ * child never prints it a second time. */
+static inline pid_t store_test_fork(void)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		store_test_fatal("fork: %s", strerror(errno));
+	return pid;
+}
+
+/* Wait for child PID through EINTR, or die; returns its status. */
+static inline int store_test_wait(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			store_test_fatal("waitpid: %s", strerror(errno));
+	}
+	return status;
+}
+
 /* write(2) all of BUF or die (the caller is a child process). */
 static inline void store_test_write_all(int fd, const void *buf, size_t len)
 {

@@ -426,10 +426,7 @@ static pid_t start_worker(void (*fn)(unsigned), unsigned index)
 {
 	pid_t pid;
 
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		store_test_fatal("fork: %s", strerror(errno));
+	pid = store_test_fork();
 	if (pid == 0)
 		fn(index);
 	return pid;
@@ -439,10 +436,7 @@ static bool wait_worker(pid_t pid, const char *what, unsigned index)
 {
 	int status;
 
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			store_test_fatal("waitpid: %s", strerror(errno));
-	}
+	status = store_test_wait(pid);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return true;
 	printf("# %s %u ended with status 0x%x\n", what, index,

@@ -372,12 +372,8 @@ static bool crash_round(const char *path, struct relaydb *reader,
 	delay_us = long_round ? 100000 + (unsigned)store_test_random_below(250001)
 	    : (unsigned)store_test_random_below(30001);
 	nops = crash_plan_round(round, CRASH_MAX_OPS);
-	if (pipe(ack_pipe) < 0)
-		store_test_fatal("pipe: %s", strerror(errno));
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		store_test_fatal("fork: %s", strerror(errno));
+	store_test_pipe(ack_pipe);
+	pid = store_test_fork();
 	if (pid == 0) {
 		close(ack_pipe[0]);
 		crash_writer(path, nops, ack_pipe[1]);
@@ -391,10 +387,7 @@ static bool crash_round(const char *path, struct relaydb *reader,
 			;
 	}
 	kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			store_test_fatal("waitpid: %s", strerror(errno));
-	}
+	status = store_test_wait(pid);
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 		stats.killed++;
 	else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)

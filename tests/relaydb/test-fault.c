@@ -220,10 +220,7 @@ static int killed_writer(const char *path, enum fault_mode mode, unsigned nth,
 	int status;
 	pid_t pid;
 
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		store_test_fatal("fork: %s", strerror(errno));
+	pid = store_test_fork();
 	if (pid == 0) {
 		struct relaydb *db = store_test_open(path, 600000, false);
 		struct address addr;
@@ -237,10 +234,7 @@ static int killed_writer(const char *path, enum fault_mode mode, unsigned nth,
 		}
 		_exit(0);
 	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			store_test_fatal("waitpid: %s", strerror(errno));
-	}
+	status = store_test_wait(pid);
 	return status;
 }
 
@@ -344,12 +338,8 @@ static int record_seq_size_limited(const char *path, uint32_t seq,
 	ssize_t got;
 	pid_t pid;
 
-	if (pipe(report) < 0)
-		store_test_fatal("pipe: %s", strerror(errno));
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		store_test_fatal("fork: %s", strerror(errno));
+	store_test_pipe(report);
+	pid = store_test_fork();
 	if (pid == 0) {
 		struct rlimit rl = { (rlim_t)limit, (rlim_t)limit };
 		struct relaydb *db = store_test_open(path, 600000, false);
@@ -369,10 +359,7 @@ static int record_seq_size_limited(const char *path, uint32_t seq,
 	got = read(report[0], error, size - 1);
 	error[got > 0 ? got : 0] = '\0';
 	close(report[0]);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			store_test_fatal("waitpid: %s", strerror(errno));
-	}
+	status = store_test_wait(pid);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 1)

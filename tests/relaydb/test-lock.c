@@ -25,12 +25,9 @@ static struct holder holder_start(const char *path, int mode)
 	struct holder holder;
 	char c;
 
-	if (pipe(ready) < 0 || pipe(release) < 0)
-		store_test_fatal("pipe: %s", strerror(errno));
-	fflush(stdout);
-	holder.pid = fork();
-	if (holder.pid < 0)
-		store_test_fatal("fork: %s", strerror(errno));
+	store_test_pipe(ready);
+	store_test_pipe(release);
+	holder.pid = store_test_fork();
 	if (holder.pid == 0) {
 		int fd = open(path, O_RDONLY);
 
@@ -58,10 +55,7 @@ static bool holder_stop(struct holder *holder)
 	int status;
 
 	close(holder->release_fd);
-	while (waitpid(holder->pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			store_test_fatal("waitpid: %s", strerror(errno));
-	}
+	status = store_test_wait(holder->pid);
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
@@ -75,12 +69,8 @@ static pid_t replacer_start(const char *path, unsigned times)
 	pid_t pid;
 	char c;
 
-	if (pipe(ready) < 0)
-		store_test_fatal("pipe: %s", strerror(errno));
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		store_test_fatal("fork: %s", strerror(errno));
+	store_test_pipe(ready);
+	pid = store_test_fork();
 	if (pid == 0) {
 		char tmp[4300];
 		struct timespec hold = { 0, 1000000 };

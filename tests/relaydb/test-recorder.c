@@ -51,10 +51,7 @@ static pid_t recorder_start(void)
 	fprintf(f, "relay_db = %s\nrelay_db_recorder = %s\n"
 		"relay_db_lock_timeout = 10s\n", store_path, endpoint);
 	fclose(f);
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		store_test_fatal("fork: %s", strerror(errno));
+	pid = store_test_fork();
 	if (pid == 0) {
 		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
@@ -90,14 +87,8 @@ static pid_t recorder_start(void)
 /* Send SIG to the recorder and return its wait status. */
 static int recorder_stop(pid_t pid, int sig)
 {
-	int status;
-
 	kill(pid, sig);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			store_test_fatal("waitpid: %s", strerror(errno));
-	}
-	return status;
+	return store_test_wait(pid);
 }
 
 /* A client handle: store LOCATION, recorder at ENDPOINT_TEXT. */
@@ -155,11 +146,8 @@ static void clients_start(pid_t *pids, const char *location, uint8_t *acked)
 {
 	unsigned c;
 
-	fflush(NULL);
 	for (c = 0; c < CLIENTS; c++) {
-		pids[c] = fork();
-		if (pids[c] < 0)
-			store_test_fatal("fork: %s", strerror(errno));
+		pids[c] = store_test_fork();
 		if (pids[c] == 0)
 			client_run(c, location, acked);
 	}
@@ -173,10 +161,7 @@ static unsigned clients_wait(const pid_t *pids)
 	for (c = 0; c < CLIENTS; c++) {
 		int status;
 
-		while (waitpid(pids[c], &status, 0) < 0) {
-			if (errno != EINTR)
-				store_test_fatal("waitpid: %s", strerror(errno));
-		}
+		status = store_test_wait(pids[c]);
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 			good++;
 	}
@@ -543,10 +528,7 @@ static void test_fork(void)
 	db = client_open(bogus, endpoint);
 	address_parse("192.0.2.30", &addr, &error);
 	test_assert(relaydb_record(db, &addr, T_BASE, "u", "test", &error) == 0);
-	fflush(NULL);
-	child = fork();
-	if (child < 0)
-		store_test_fatal("fork: %s", strerror(errno));
+	child = store_test_fork();
 	for (i = 0; i < 300; i++) {
 		store_test_address((child == 0 ? 0 : 1000) + i, &addr);
 		if (relaydb_record(db, &addr, T_BASE + i, "u", "test",
