@@ -477,8 +477,11 @@ int relaygate_conf_load(struct relaygate_conf *conf, const char *path,
 	return config_file_read(path, conf_handle, conf, error, error_size);
 }
 
-int relaygate_conf_load_daemon(struct relaygate_conf *conf, const char *name,
-			       const char *path, bool required)
+/* Fill CONF with the defaults and load PATH on top, a problem printed
+ * after "NAME: ". Returns 0 or the daemon's exit status. */
+static int relaygate_conf_load_daemon(struct relaygate_conf *conf,
+				      const char *name, const char *path,
+				      bool required)
 {
 	char message[1024];
 	const char *error;
@@ -493,6 +496,26 @@ int relaygate_conf_load_daemon(struct relaygate_conf *conf, const char *name,
 		return EX_CONFIG;
 	}
 	return 0;
+}
+
+int relaygate_conf_start_daemon(struct relaygate_conf *conf,
+				struct daemon_options *options, int argc,
+				char **argv, daemon_check_fn *check)
+{
+	int status = daemon_options_parse(options, argc, argv);
+
+	if (status >= 0)
+		return status;
+	status = relaygate_conf_load_daemon(conf, options->name,
+					    options->conf_path,
+					    options->conf_given);
+	if (status != 0)
+		return status;
+	if (check(options) > 0)
+		return EX_CONFIG;
+	if (options->check_only)
+		return daemon_check_passed(options);
+	return -1;
 }
 
 void relaygate_conf_free(struct relaygate_conf *conf)

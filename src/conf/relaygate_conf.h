@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "address.h"
+#include "daemon.h"
 
 #ifndef RELAYGATE_SYSCONFDIR
 #define RELAYGATE_SYSCONFDIR "/etc/relaygate"
@@ -70,12 +71,16 @@ int relaygate_conf_parse_text(struct relaygate_conf *conf, const char *name,
 int relaygate_conf_load(struct relaygate_conf *conf, const char *path,
 			bool required, char *error, size_t error_size);
 
-/* For a daemon starting up: fill CONF with the defaults and load PATH on
- * top (REQUIRED: the user named it), a problem printed to stderr after
- * "NAME: ". Returns 0, or the daemon's exit status: EX_SOFTWARE when the
- * defaults cannot be set, EX_CONFIG for the file. */
-int relaygate_conf_load_daemon(struct relaygate_conf *conf, const char *name,
-			       const char *path, bool required);
+/* The start of every daemon: parse ARGC/ARGV into OPTIONS, fill CONF
+ * with the defaults and load the file on top (required when -c named
+ * it), run the daemon's CHECK, and after -t say that all is well.
+ * Problems are printed to stderr after "NAME: ". Returns -1 when the
+ * daemon goes on, else its exit status: 0 (-V, -h, -t passed),
+ * EX_USAGE, EX_SOFTWARE when the defaults cannot be set, EX_CONFIG for
+ * the file or a problem CHECK found. */
+int relaygate_conf_start_daemon(struct relaygate_conf *conf,
+				struct daemon_options *options, int argc,
+				char **argv, daemon_check_fn *check);
 
 /* Release CONF's memory. */
 void relaygate_conf_free(struct relaygate_conf *conf);

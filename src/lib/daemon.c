@@ -1,6 +1,6 @@
 /* daemon: the command line, the descriptor limit and detaching from the
  * terminal, written once for every daemon. Knows nothing of the
- * configuration's keys (see relaygate_conf_load_daemon()). daemon_detach()
+ * configuration's keys (see relaygate_conf_start_daemon()). daemon_detach()
  * must never return in the parent. */
 #include "daemon.h"
 

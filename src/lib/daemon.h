@@ -24,6 +24,10 @@ struct daemon_options {
 int daemon_options_parse(struct daemon_options *options, int argc,
 			 char **argv);
 
+/* A daemon's own check of its loaded configuration, run at every start
+ * and alone by -t: prints each problem to stderr, returns their number. */
+typedef int daemon_check_fn(const struct daemon_options *options);
+
 /* After -t found nothing wrong: print "NAME: FILE: configuration OK".
  * Returns the exit status, 0. */
 int daemon_check_passed(const struct daemon_options *options);

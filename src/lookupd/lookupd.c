@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "buffer.h"
+#include "connection_list.h"
 #include "daemon.h"
 #include "event_loop.h"
 #include "listen_endpoint.h"
@@ -49,15 +50,9 @@ struct lookupd_listener {
 };
 
 struct lookupd_connection {
-	struct event_watch watch;
+	struct connection base;		/* first: see connection_list.h */
 	enum lookupd_protocol protocol;
-	struct buffer input;
-	struct buffer output;
 	uint64_t last_active_ms;	/* monotonic */
-	bool input_closed;		/* peer sent EOF */
-	bool closing;			/* protocol violation: send what is
-					 * answered, then close */
-	struct lookupd_connection *prev, *next;
 };
 
 static struct {
@@ -66,9 +61,7 @@ static struct {
 	struct event_loop *loop;
 	struct lookupd_listener *listeners;
 	size_t listener_count;
-	bool accepting;
-	struct lookupd_connection *connections;
-	long connection_count;
+	struct connection_list connections;
 	pid_t sweeper;
 	int sweeper_pipe;		/* write end: the sweeper's lifeline */
 	volatile sig_atomic_t stop;
@@ -99,33 +92,6 @@ static void lookupd_on_signal(int sig)
 		lookupd.stop = 1;
 }
 
-/* Close CONN and forget it. */
-static void lookupd_connection_close(struct lookupd_connection *conn)
-{
-	event_loop_remove(lookupd.loop, &conn->watch);
-	close(conn->watch.fd);
-	buffer_free(&conn->input);
-	buffer_free(&conn->output);
-	if (conn->prev != NULL)
-		conn->prev->next = conn->next;
-	else
-		lookupd.connections = conn->next;
-	if (conn->next != NULL)
-		conn->next->prev = conn->prev;
-	free(conn);
-	lookupd.connection_count--;
-	if (!lookupd.accepting
-	    && lookupd.connection_count < lookupd.conf.lookupd_max_connections) {
-		size_t i;
-
-		for (i = 0; i < lookupd.listener_count; i++)
-			(void)event_loop_modify(lookupd.loop,
-						&lookupd.listeners[i].watch,
-						EVENT_READ);
-		lookupd.accepting = true;
-	}
-}
-
 static void lookupd_log_decision(const char *protocol,
 				 const struct lookupd_decision *d,
 				 const char *key, const char *extra)
@@ -150,7 +116,7 @@ static void lookupd_log_decision(const char *protocol,
 }
 
 /* Answer one socketmap request; -1 closes the connection. */
-static int lookupd_socketmap_answer(struct lookupd_connection *conn,
+static int lookupd_socketmap_answer(struct connection *conn,
 				    const unsigned char *payload, size_t len)
 {
 	struct socketmap_request req;
@@ -187,7 +153,7 @@ static int lookupd_socketmap_answer(struct lookupd_connection *conn,
 }
 
 /* Answer one policy request; -1 closes the connection. */
-static int lookupd_policy_answer(struct lookupd_connection *conn,
+static int lookupd_policy_answer(struct connection *conn,
 				 const struct policy_request *req)
 {
 	struct lookupd_decision d;
@@ -223,8 +189,9 @@ static int lookupd_policy_answer(struct lookupd_connection *conn,
  * On a protocol violation the connection is marked closing: the answers
  * already made are still sent, the rest of the input is dropped. Returns
  * true when it answered something. */
-static bool lookupd_connection_process(struct lookupd_connection *conn)
+static bool lookupd_connection_process(struct lookupd_connection *lconn)
 {
+	struct connection *conn = &lconn->base;
 	bool answered = false;
 
 	while (!conn->closing && buffer_length(&conn->input) > 0
@@ -234,7 +201,7 @@ static bool lookupd_connection_process(struct lookupd_connection *conn)
 		const char *error = NULL;
 		int ret;
 
-		if (conn->protocol == PROTOCOL_SOCKETMAP) {
+		if (lconn->protocol == PROTOCOL_SOCKETMAP) {
 			const unsigned char *payload;
 			size_t payload_len;
 			enum netstring_result r = netstring_parse(
@@ -277,145 +244,72 @@ static bool lookupd_connection_process(struct lookupd_connection *conn)
 	return answered;
 }
 
-/* Write what CONN has to send; -1 on a write error. */
-static int lookupd_connection_flush(struct lookupd_connection *conn)
-{
-	while (buffer_length(&conn->output) > 0) {
-		ssize_t n = send(conn->watch.fd, buffer_data(&conn->output),
-				 buffer_length(&conn->output), MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n <= 0)
-			return -1;
-		buffer_consume(&conn->output, (size_t)n);
-	}
-	return 0;
-}
-
 static void lookupd_connection_event(struct event_watch *watch, unsigned events)
 {
-	struct lookupd_connection *conn = watch->context;
-	unsigned want = 0;
+	struct lookupd_connection *lconn = watch->context;
+	struct connection *conn = &lconn->base;
 
-	conn->last_active_ms = lookupd_now_ms();
+	lconn->last_active_ms = lookupd_now_ms();
 	if ((events & (EVENT_READ | EVENT_ERROR)) && !conn->input_closed
 	    && !conn->closing) {
-		size_t room;
-		unsigned char *at = buffer_reserve(&conn->input,
-						   LOOKUPD_READ_CHUNK, &room);
-		ssize_t n;
+		enum connection_receive_result r =
+		    connection_receive(conn, LOOKUPD_READ_CHUNK);
 
-		if (at == NULL) {
+		if (r == CONNECTION_INPUT_FULL) {
 			log_warn("client closed: request over the size limit");
 			conn->closing = true;
-		} else {
-			n = recv(watch->fd, at, room, 0);
-			if (n > 0)
-				buffer_commit(&conn->input, (size_t)n);
-			else if (n == 0)
-				conn->input_closed = true;
-			else if (errno != EAGAIN && errno != EINTR) {
-				lookupd_connection_close(conn);
-				return;
-			}
+		} else if (r == CONNECTION_RECEIVE_FAILED) {
+			connection_list_close(&lookupd.connections, conn);
+			return;
 		}
 	}
 	/* Answer and send until the input holds no whole request or the
 	 * client stops taking answers. */
 	for (;;) {
-		bool answered = lookupd_connection_process(conn);
+		bool answered = lookupd_connection_process(lconn);
 
-		if (lookupd_connection_flush(conn) < 0) {
-			lookupd_connection_close(conn);
+		if (connection_flush(conn) < 0) {
+			connection_list_close(&lookupd.connections, conn);
 			return;
 		}
 		if (!answered || buffer_length(&conn->output) > 0)
 			break;
 	}
-	if (buffer_length(&conn->output) == 0
-	    && (conn->closing || conn->input_closed)) {
-		/* Done, or EOF inside a request: nothing more to answer. */
-		lookupd_connection_close(conn);
-		return;
-	}
-	if (buffer_length(&conn->output) > 0)
-		want |= EVENT_WRITE;
-	if (!conn->input_closed && !conn->closing
-	    && buffer_length(&conn->output) < LOOKUPD_OUTPUT_MAX / 2)
-		want |= EVENT_READ;
-	(void)event_loop_modify(lookupd.loop, &conn->watch, want);
+	connection_list_wait_or_close(&lookupd.connections, conn,
+				      buffer_length(&conn->output)
+				      < LOOKUPD_OUTPUT_MAX / 2);
 }
 
 static void lookupd_accept(struct event_watch *watch, unsigned events)
 {
 	struct lookupd_listener *listener = watch->context;
-	int fd;
+	size_t input_max = listener->protocol == PROTOCOL_POLICY
+	    ? POLICY_REQUEST_MAX + LOOKUPD_READ_CHUNK
+	    : SOCKETMAP_REQUEST_MAX + 16 + LOOKUPD_READ_CHUNK;
+	struct connection *conn;
 
-	while (lookupd.connection_count < lookupd.conf.lookupd_max_connections) {
-		struct lookupd_connection *conn;
+	while ((conn = connection_list_accept(&lookupd.connections, watch,
+					      listener->endpoint.text,
+					      input_max)) != NULL) {
+		struct lookupd_connection *lconn =
+		    (struct lookupd_connection *)conn;
 
-		fd = accept4(watch->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
-			    || errno == ENOMEM)
-				log_error("accept on %s: %s",
-					  listener->endpoint.text, strerror(errno));
-			return;
-		}
-		conn = calloc(1, sizeof(*conn));
-		if (conn == NULL) {
-			log_error("out of memory for a new connection");
-			close(fd);
-			return;
-		}
-		conn->protocol = listener->protocol;
-		buffer_init(&conn->input, listener->protocol == PROTOCOL_POLICY
-			    ? POLICY_REQUEST_MAX + LOOKUPD_READ_CHUNK
-			    : SOCKETMAP_REQUEST_MAX + 16 + LOOKUPD_READ_CHUNK);
-		buffer_init(&conn->output, LOOKUPD_OUTPUT_MAX);
-		conn->watch.fd = fd;
-		conn->watch.handler = lookupd_connection_event;
-		conn->watch.context = conn;
-		conn->last_active_ms = lookupd_now_ms();
-		if (event_loop_add(lookupd.loop, &conn->watch, EVENT_READ) < 0) {
-			log_error("epoll: %s", strerror(errno));
-			close(fd);
-			free(conn);
-			return;
-		}
-		conn->next = lookupd.connections;
-		if (conn->next != NULL)
-			conn->next->prev = conn;
-		lookupd.connections = conn;
-		lookupd.connection_count++;
-	}
-	/* At the limit: leave new clients in the listen queue. */
-	if (lookupd.accepting) {
-		size_t i;
-
-		log_warn("%ld connections (lookupd_max_connections): not "
-			 "accepting more until one closes",
-			 lookupd.connection_count);
-		for (i = 0; i < lookupd.listener_count; i++)
-			(void)event_loop_modify(lookupd.loop,
-						&lookupd.listeners[i].watch, 0);
-		lookupd.accepting = false;
+		lconn->protocol = listener->protocol;
+		lconn->last_active_ms = lookupd_now_ms();
 	}
 }
 
 /* Close connections idle for lookupd_idle_timeout or longer. */
 static void lookupd_close_idle(uint64_t now_ms)
 {
-	struct lookupd_connection *conn = lookupd.connections, *next;
+	struct connection *conn = lookupd.connections.first, *next;
 	uint64_t limit = (uint64_t)lookupd.conf.lookupd_idle_timeout * 1000u;
 
 	for (; conn != NULL; conn = next) {
 		next = conn->next;
-		if (now_ms - conn->last_active_ms >= limit)
-			lookupd_connection_close(conn);
+		if (now_ms - ((struct lookupd_connection *)conn)->last_active_ms
+		    >= limit)
+			connection_list_close(&lookupd.connections, conn);
 	}
 }
 
@@ -523,8 +417,10 @@ static void lookupd_start_sweeper(void)
 }
 
 /* Check everything -t checks; print each problem. Returns the number. */
-static int lookupd_check(const char *conf_path, bool conf_given)
+static int lookupd_check(const struct daemon_options *options)
 {
+	const char *conf_path = options->conf_path;
+	bool conf_given = options->conf_given;
 	struct listen_endpoint *items;
 	size_t count, total = 0;
 	const char *error;
@@ -595,17 +491,10 @@ int main(int argc, char **argv)
 	size_t i;
 	int status;
 
-	status = daemon_options_parse(&options, argc, argv);
+	status = relaygate_conf_start_daemon(&lookupd.conf, &options, argc,
+					     argv, lookupd_check);
 	if (status >= 0)
 		return status;
-	status = relaygate_conf_load_daemon(&lookupd.conf, options.name,
-					    options.conf_path, options.conf_given);
-	if (status != 0)
-		return status;
-	if (lookupd_check(options.conf_path, options.conf_given) > 0)
-		return EX_CONFIG;
-	if (options.check_only)
-		return daemon_check_passed(&options);
 	if (lookupd_add_listeners(lookupd.conf.lookupd_socketmap_listen,
 				  PROTOCOL_SOCKETMAP, message, sizeof(message)) < 0
 	    || lookupd_add_listeners(lookupd.conf.lookupd_policy_listen,
@@ -652,15 +541,22 @@ int main(int argc, char **argv)
 	lookupd.loop = event_loop_create();
 	if (lookupd.loop == NULL)
 		log_fatal(EX_OSERR, "epoll: %s", strerror(errno));
+	lookupd.connections = (struct connection_list){
+		.loop = lookupd.loop,
+		.max_connections = (long)lookupd.conf.lookupd_max_connections,
+		.max_setting = "lookupd_max_connections",
+		.connection_size = sizeof(struct lookupd_connection),
+		.handler = lookupd_connection_event,
+		.output_max = LOOKUPD_OUTPUT_MAX,
+	};
 	for (i = 0; i < lookupd.listener_count; i++) {
-		if (event_loop_add(lookupd.loop, &lookupd.listeners[i].watch,
-				   EVENT_READ) < 0)
+		if (connection_list_add_listener(&lookupd.connections,
+						 &lookupd.listeners[i].watch) < 0)
 			log_fatal(EX_OSERR, "epoll: %s", strerror(errno));
 		log_info("listening proto=%s endpoint=%s",
 			 lookupd.listeners[i].protocol == PROTOCOL_POLICY
 			 ? "policy" : "socketmap", lookupd.listeners[i].endpoint.text);
 	}
-	lookupd.accepting = true;
 	log_set_batched(true);
 	log_info("started store=%s window=%llds expire=%s user=%s", lookupd.conf.relay_db,
 		 (long long)lookupd.conf.relay_window,
@@ -697,8 +593,7 @@ int main(int argc, char **argv)
 	}
 	log_info("stopping queries=%lu", lookupd.queries);
 	log_set_batched(false);
-	while (lookupd.connections != NULL)
-		lookupd_connection_close(lookupd.connections);
+	connection_list_free(&lookupd.connections);
 	for (i = 0; i < lookupd.listener_count; i++) {
 		close(lookupd.listeners[i].watch.fd);
 		if (lookupd.listeners[i].endpoint.family == AF_UNIX)

@@ -192,8 +192,9 @@ fail:
 }
 
 /* Everything -t checks. Returns the number of problems (printed). */
-static int pop3d_check(const char *conf_path)
+static int pop3d_check(const struct daemon_options *options)
 {
+	const char *conf_path = options->conf_path;
 	char message[1024];
 	int problems = 0;
 
@@ -1132,17 +1133,10 @@ int main(int argc, char **argv)
 	size_t i;
 	int status;
 
-	status = daemon_options_parse(&options, argc, argv);
+	status = relaygate_conf_start_daemon(&pop3d.conf, &options, argc, argv,
+					     pop3d_check);
 	if (status >= 0)
 		return status;
-	status = relaygate_conf_load_daemon(&pop3d.conf, options.name,
-					    options.conf_path, options.conf_given);
-	if (status != 0)
-		return status;
-	if (pop3d_check(options.conf_path) > 0)
-		return EX_CONFIG;
-	if (options.check_only)
-		return daemon_check_passed(&options);
 	log_open(POP3D_NAME, options.foreground);
 	pop3d.privileged = geteuid() == 0;
 	if (pop3d.privileged) {

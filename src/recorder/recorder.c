@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "buffer.h"
+#include "connection_list.h"
 #include "daemon.h"
 #include "event_loop.h"
 #include "listen_endpoint.h"
@@ -41,13 +42,8 @@
 #define RECORDER_SUMMARY_INTERVAL 60	/* seconds between summary lines */
 
 struct recorder_connection {
-	struct event_watch watch;
-	struct buffer input;
-	struct buffer output;
-	bool input_closed;		/* peer sent EOF */
-	bool closing;			/* protocol violation: answer, close */
+	struct connection base;		/* first: see connection_list.h */
 	bool dead;			/* I/O error: close at the round's end */
-	struct recorder_connection *prev, *next;
 };
 
 /* One answer of the current round, in request order. */
@@ -62,9 +58,7 @@ static struct {
 	struct event_loop *loop;
 	struct event_watch listener;
 	struct listen_endpoint endpoint;
-	bool accepting;
-	struct recorder_connection *connections;
-	long connection_count;
+	struct connection_list connections;
 	volatile sig_atomic_t stop;
 	/* The current round. */
 	struct relaydb_grant *grants;
@@ -98,100 +92,30 @@ static void recorder_on_signal(int sig)
 	recorder.stop = 1;
 }
 
-static void recorder_connection_close(struct recorder_connection *conn)
-{
-	event_loop_remove(recorder.loop, &conn->watch);
-	close(conn->watch.fd);
-	buffer_free(&conn->input);
-	buffer_free(&conn->output);
-	if (conn->prev != NULL)
-		conn->prev->next = conn->next;
-	else
-		recorder.connections = conn->next;
-	if (conn->next != NULL)
-		conn->next->prev = conn->prev;
-	free(conn);
-	recorder.connection_count--;
-	if (!recorder.accepting
-	    && recorder.connection_count < RECORDER_MAX_CONNECTIONS) {
-		(void)event_loop_modify(recorder.loop, &recorder.listener,
-					EVENT_READ);
-		recorder.accepting = true;
-	}
-}
-
 /* Read what the peer sent; answers are written at the end of the round. */
 static void recorder_connection_event(struct event_watch *watch,
 				      unsigned events)
 {
-	struct recorder_connection *conn = watch->context;
+	struct recorder_connection *rconn = watch->context;
+	struct connection *conn = &rconn->base;
 
 	if ((events & (EVENT_READ | EVENT_ERROR)) && !conn->input_closed
-	    && !conn->closing && !conn->dead) {
-		size_t room;
-		unsigned char *at = buffer_reserve(&conn->input,
-						   RECORDER_READ_CHUNK, &room);
-		ssize_t n;
-
-		if (at != NULL) {
-			n = recv(watch->fd, at, room, 0);
-			if (n > 0)
-				buffer_commit(&conn->input, (size_t)n);
-			else if (n == 0)
-				conn->input_closed = true;
-			else if (errno != EAGAIN && errno != EINTR)
-				conn->dead = true;
-		}
-	}
+	    && !conn->closing && !rconn->dead
+	    && connection_receive(conn, RECORDER_READ_CHUNK)
+	       == CONNECTION_RECEIVE_FAILED)
+		rconn->dead = true;
 	/* EVENT_WRITE: the flush at the end of the round sends. */
 }
 
 static void recorder_accept(struct event_watch *watch, unsigned events)
 {
 	(void)events;
-	while (recorder.connection_count < RECORDER_MAX_CONNECTIONS) {
-		struct recorder_connection *conn;
-		int fd = accept4(watch->fd, NULL, NULL,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE
-			    || errno == ENOBUFS || errno == ENOMEM)
-				log_error("accept on %s: %s",
-					  recorder.endpoint.text, strerror(errno));
-			return;
-		}
-		conn = calloc(1, sizeof(*conn));
-		if (conn == NULL) {
-			log_error("out of memory for a new connection");
-			close(fd);
-			return;
-		}
-		buffer_init(&conn->input, RECORDER_INPUT_MAX);
-		buffer_init(&conn->output, RECORDER_OUTPUT_MAX);
-		conn->watch.fd = fd;
-		conn->watch.handler = recorder_connection_event;
-		conn->watch.context = conn;
-		if (event_loop_add(recorder.loop, &conn->watch, EVENT_READ) < 0) {
-			log_error("epoll: %s", strerror(errno));
-			close(fd);
-			free(conn);
-			return;
-		}
-		conn->next = recorder.connections;
-		if (conn->next != NULL)
-			conn->next->prev = conn;
-		recorder.connections = conn;
-		recorder.connection_count++;
-	}
-	/* At the limit: leave new clients in the listen queue (they fall
+	/* At the limit, new clients stay in the listen queue (they fall
 	 * back to writing the store themselves after their timeout). */
-	if (recorder.accepting) {
-		log_warn("%ld connections: not accepting more until one closes",
-			 recorder.connection_count);
-		(void)event_loop_modify(recorder.loop, &recorder.listener, 0);
-		recorder.accepting = false;
-	}
+	while (connection_list_accept(&recorder.connections, watch,
+				      recorder.endpoint.text,
+				      RECORDER_INPUT_MAX) != NULL)
+		continue;
 }
 
 /* Grow *ARRAY (of ELEMENT bytes, *SIZE allocated) to hold one more. */
@@ -224,19 +148,23 @@ static void recorder_add_answer(struct recorder_connection *conn,
 
 /* A protocol violation: answer it, drop the rest of the input, close once
  * the answers are sent. */
-static void recorder_violation(struct recorder_connection *conn,
+static void recorder_violation(struct recorder_connection *rconn,
 			       const char *answer, const char *why)
 {
+	struct connection *conn = &rconn->base;
+
 	log_warn("client closed: %s", why);
-	recorder_add_answer(conn, answer);
+	recorder_add_answer(rconn, answer);
 	conn->closing = true;
 	recorder.violations++;
 	buffer_consume(&conn->input, buffer_length(&conn->input));
 }
 
 /* Take every whole request line of CONN into the round. */
-static void recorder_connection_parse(struct recorder_connection *conn)
+static void recorder_connection_parse(struct recorder_connection *rconn)
 {
+	struct connection *conn = &rconn->base;
+
 	while (!conn->closing
 	       && buffer_length(&conn->output) < RECORDER_OUTPUT_MAX / 2) {
 		const char *data = (const char *)buffer_data(&conn->input);
@@ -249,13 +177,13 @@ static void recorder_connection_parse(struct recorder_connection *conn)
 		nl = memchr(data, '\n', len);
 		if (nl == NULL) {
 			if (len >= RECORDER_LINE_MAX)
-				recorder_violation(conn, "error usage line too "
+				recorder_violation(rconn, "error usage line too "
 						   "long\n", "line too long");
 			break;
 		}
 		line_len = (size_t)(nl - data);
 		if (line_len + 1 > RECORDER_LINE_MAX) {
-			recorder_violation(conn, "error usage line too long\n",
+			recorder_violation(rconn, "error usage line too long\n",
 					   "line too long");
 			break;
 		}
@@ -266,7 +194,7 @@ static void recorder_connection_parse(struct recorder_connection *conn)
 			copy[line_len] = '\0';
 			log_sanitize(copy, safe, sizeof(safe));
 			log_warn("bad request \"%s\": %s", safe, error);
-			recorder_add_answer(conn, "error usage bad request\n");
+			recorder_add_answer(rconn, "error usage bad request\n");
 			conn->closing = true;
 			recorder.violations++;
 			buffer_consume(&conn->input, buffer_length(&conn->input));
@@ -281,7 +209,7 @@ static void recorder_connection_parse(struct recorder_connection *conn)
 				 "never_relay", address_format(&req.address, text),
 				 req.user, req.source);
 			recorder.refused++;
-			recorder_add_answer(conn, "error never_relay in "
+			recorder_add_answer(rconn, "error never_relay in "
 					    "never_relay, not recorded\n");
 			continue;
 		}
@@ -290,42 +218,27 @@ static void recorder_connection_parse(struct recorder_connection *conn)
 		recorder.grants[recorder.grant_count].address = req.address;
 		recorder.grants[recorder.grant_count].when = req.when;
 		recorder.grant_count++;
-		recorder_add_answer(conn, NULL);
+		recorder_add_answer(rconn, NULL);
 	}
-}
-
-/* Send what CONN has to send; -1 on a write error. */
-static int recorder_connection_flush(struct recorder_connection *conn)
-{
-	while (buffer_length(&conn->output) > 0) {
-		ssize_t n = send(conn->watch.fd, buffer_data(&conn->output),
-				 buffer_length(&conn->output), MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n <= 0)
-			return -1;
-		buffer_consume(&conn->output, (size_t)n);
-	}
-	return 0;
 }
 
 /* One round: every whole request of every connection, one update of the
  * store, then the answers. */
 static void recorder_round(void)
 {
-	struct recorder_connection *conn, *next;
+	struct connection *conn, *next;
 	char failure[RECORDER_LINE_MAX];
 	const char *error;
 	size_t i;
 
 	recorder.grant_count = 0;
 	recorder.answer_count = 0;
-	for (conn = recorder.connections; conn != NULL; conn = conn->next) {
-		if (!conn->dead)
-			recorder_connection_parse(conn);
+	for (conn = recorder.connections.first; conn != NULL; conn = conn->next) {
+		struct recorder_connection *rconn =
+		    (struct recorder_connection *)conn;
+
+		if (!rconn->dead)
+			recorder_connection_parse(rconn);
 	}
 	failure[0] = '\0';
 	if (recorder.grant_count > 0) {
@@ -366,31 +279,21 @@ static void recorder_round(void)
 		const char *text = a->text != NULL ? a->text
 		    : failure[0] != '\0' ? failure : "ok\n";
 
-		if (!a->conn->dead
-		    && buffer_append(&a->conn->output, text, strlen(text)) < 0)
+		if (!a->conn->dead && buffer_append(&a->conn->base.output, text,
+						     strlen(text)) < 0)
 			a->conn->dead = true;
 	}
-	for (conn = recorder.connections; conn != NULL; conn = next) {
-		unsigned want = 0;
-
+	for (conn = recorder.connections.first; conn != NULL; conn = next) {
 		next = conn->next;
-		if (conn->dead || recorder_connection_flush(conn) < 0) {
-			recorder_connection_close(conn);
-			continue;
-		}
-		if (buffer_length(&conn->output) == 0
-		    && (conn->closing || conn->input_closed)) {
-			/* Answered; a partial line after EOF is dropped. */
-			recorder_connection_close(conn);
-			continue;
-		}
-		if (buffer_length(&conn->output) > 0)
-			want |= EVENT_WRITE;
-		if (!conn->input_closed && !conn->closing
-		    && buffer_length(&conn->input) < RECORDER_INPUT_MAX
-		    && buffer_length(&conn->output) < RECORDER_OUTPUT_MAX / 2)
-			want |= EVENT_READ;
-		(void)event_loop_modify(recorder.loop, &conn->watch, want);
+		if (((struct recorder_connection *)conn)->dead
+		    || connection_flush(conn) < 0)
+			connection_list_close(&recorder.connections, conn);
+		else
+			connection_list_wait_or_close(
+			    &recorder.connections, conn,
+			    buffer_length(&conn->input) < RECORDER_INPUT_MAX
+			    && buffer_length(&conn->output)
+			       < RECORDER_OUTPUT_MAX / 2);
 	}
 }
 
@@ -398,10 +301,11 @@ static void recorder_round(void)
  * was full, or its output too large, when the round parsed it). */
 static bool recorder_work_left(void)
 {
-	const struct recorder_connection *conn;
+	const struct connection *conn;
 
-	for (conn = recorder.connections; conn != NULL; conn = conn->next) {
-		if (!conn->closing && !conn->dead
+	for (conn = recorder.connections.first; conn != NULL; conn = conn->next) {
+		if (!conn->closing
+		    && !((const struct recorder_connection *)conn)->dead
 		    && buffer_length(&conn->output) < RECORDER_OUTPUT_MAX / 2
 		    && buffer_length(&conn->input) > 0
 		    && memchr(buffer_data(&conn->input), '\n',
@@ -423,7 +327,7 @@ static void recorder_summary(void)
 		 ? recorder.update_us / recorder.rounds : 0),
 		 (unsigned long long)recorder.update_max_us,
 		 recorder.failed_updates, recorder.refused, recorder.violations,
-		 recorder.connection_count);
+		 recorder.connections.count);
 	recorder.rounds = recorder.updates = recorder.grants_done = 0;
 	recorder.refused = recorder.violations = recorder.failed_updates = 0;
 	recorder.largest = 0;
@@ -431,8 +335,10 @@ static void recorder_summary(void)
 }
 
 /* Check everything -t checks; print each problem. Returns the number. */
-static int recorder_check(const char *conf_path, bool conf_given)
+static int recorder_check(const struct daemon_options *options)
 {
+	const char *conf_path = options->conf_path;
+	bool conf_given = options->conf_given;
 	struct listen_endpoint *items;
 	size_t count = 0;
 	const char *error;
@@ -528,17 +434,10 @@ int main(int argc, char **argv)
 	time_t last_summary;
 	int status;
 
-	status = daemon_options_parse(&options, argc, argv);
+	status = relaygate_conf_start_daemon(&recorder.conf, &options, argc,
+					     argv, recorder_check);
 	if (status >= 0)
 		return status;
-	status = relaygate_conf_load_daemon(&recorder.conf, options.name,
-					    options.conf_path, options.conf_given);
-	if (status != 0)
-		return status;
-	if (recorder_check(options.conf_path, options.conf_given) > 0)
-		return EX_CONFIG;
-	if (options.check_only)
-		return daemon_check_passed(&options);
 	log_open(RECORDER_NAME, options.foreground);
 	/* The store first: a recorder that cannot write it must not take
 	 * clients away from writing it themselves. */
@@ -557,10 +456,17 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 
 	recorder.loop = event_loop_create();
+	recorder.connections = (struct connection_list){
+		.loop = recorder.loop,
+		.max_connections = RECORDER_MAX_CONNECTIONS,
+		.connection_size = sizeof(struct recorder_connection),
+		.handler = recorder_connection_event,
+		.output_max = RECORDER_OUTPUT_MAX,
+	};
 	if (recorder.loop == NULL
-	    || event_loop_add(recorder.loop, &recorder.listener, EVENT_READ) < 0)
+	    || connection_list_add_listener(&recorder.connections,
+					    &recorder.listener) < 0)
 		log_fatal(EX_OSERR, "epoll: %s", strerror(errno));
-	recorder.accepting = true;
 	log_info("started store=%s endpoint=%s fsync=%s uid=%ld",
 		 recorder.conf.relay_db, recorder.endpoint.text,
 		 recorder.conf.relay_db_fsync ? "yes" : "no", (long)geteuid());
@@ -590,8 +496,7 @@ int main(int argc, char **argv)
 	if (recorder.endpoint.family == AF_UNIX)
 		(void)unlink(((const struct sockaddr_un *)
 			      &recorder.endpoint.addr)->sun_path);
-	while (recorder.connections != NULL)
-		recorder_connection_close(recorder.connections);
+	connection_list_free(&recorder.connections);
 	event_loop_destroy(&recorder.loop);
 	relaydb_close(&recorder.db);
 	free(recorder.grants);
