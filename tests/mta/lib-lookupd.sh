@@ -46,9 +46,8 @@ lookupd_wait() {
 # lookupd_start ENDPOINT...: start the daemon in the foreground (PID in
 # $lookupd_pid, stderr in $work/lookupd.log) and wait for each endpoint.
 lookupd_start() {
-	"$LOOKUPD" -F -c "$work/relaygate.conf" >> "$work/lookupd.log" 2>&1 &
-	lookupd_pid=$!
-	pids="$pids $lookupd_pid"
+	start_bg "$work/lookupd.log" "$LOOKUPD" -F -c "$work/relaygate.conf"
+	lookupd_pid=$last_pid
 	for endpoint in "$@"; do
 		lookupd_wait "$endpoint"
 	done
@@ -56,9 +55,7 @@ lookupd_start() {
 
 # lookupd_stop: stop the daemon by PID and wait for it.
 lookupd_stop() {
-	kill -TERM "$lookupd_pid" 2> /dev/null
-	wait "$lookupd_pid" 2> /dev/null
-	pids=$(printf '%s\n' $pids | grep -vx "$lookupd_pid" | tr '\n' ' ')
+	stop_bg "$lookupd_pid"
 }
 
 # lookupd_logged WHAT PATTERN: the daemon's stderr has a line matching

@@ -6,7 +6,8 @@
 # off), and remote delivery deferred. The relay rules are the very
 # fragment from contrib/postfix/, with paths and ports changed by sed.
 
-PF_DOMAIN=mail.example.org
+# the local domain (mydestination)
+MTA_DOMAIN=mail.example.org
 
 # postfix_prepare: tools and directories.
 postfix_prepare() {
@@ -69,7 +70,7 @@ maillog_file_prefixes = $work
 myhostname = mta.example.test
 mydomain = example.test
 myorigin = \$myhostname
-mydestination = $PF_DOMAIN, \$myhostname, localhost
+mydestination = $MTA_DOMAIN, \$myhostname, localhost
 mynetworks = 127.0.0.1/32
 inet_interfaces = $interfaces
 inet_protocols = $protocols
@@ -128,22 +129,15 @@ EOF
 # postfix_start: the master in the foreground (PID in $pf_pid), then wait
 # for the smtpd ports.
 postfix_start() {
-	unshare --mount --uts sh -c "$NS_SCRIPT" sh "$work/hosts" \
-		"$work/nsswitch.conf" "$POSTFIX_ROOT/usr/lib/postfix/sbin/master" \
-		-c "$pf_conf" -d > "$work/postfix-master.log" 2>&1 &
-	pf_pid=$!
-	pids="$pids $pf_pid"
-	wait_tcp 127.0.0.1 "$port" "$pf_pid" "postfix master"
-	if [ "${have_ipv6:-no}" = yes ]; then
-		wait_tcp "$IPV6_SERVER" "$port" "$pf_pid" "postfix master"
-	fi
+	start_bg_in_ns "$work/postfix-master.log" \
+		"$POSTFIX_ROOT/usr/lib/postfix/sbin/master" -c "$pf_conf" -d
+	pf_pid=$last_pid
+	wait_mta_ports "$pf_pid" "postfix master"
 }
 
 # postfix_stop: stop the master (it stops its children).
 postfix_stop() {
-	kill -TERM "$pf_pid" 2> /dev/null
-	wait "$pf_pid" 2> /dev/null
-	pids=$(printf '%s\n' $pids | grep -vx "$pf_pid" | tr '\n' ' ')
+	stop_bg "$pf_pid"
 }
 
 # postfix_queue_empty WHAT: nothing was queued.

@@ -10,7 +10,8 @@
 # queue-only.
 
 SENDMAIL_CF_SYSTEM=/usr/share/sendmail/cf
-SM_DOMAIN=mail.example.org
+# the LOCAL_DOMAIN of contrib/sendmail/sendmail.mc.example
+MTA_DOMAIN=mail.example.org
 
 # sendmail_prepare: tools, private cf tree, hosts/aliases/access files,
 # queue directory.
@@ -105,23 +106,15 @@ sm() {
 sendmail_start() {
 	sm sendmail -C "$1" -bi > "$work/newaliases.out" 2>&1 ||
 		fail "sendmail -bi: $(cat "$work/newaliases.out")"
-	# not through sm(): $! must be the PID of sendmail itself
-	unshare --mount --uts sh -c "$NS_SCRIPT" sh "$work/hosts" \
-		"$work/nsswitch.conf" sendmail -C "$1" -bD \
-		-X "$work/transcript.log" > "$work/sendmail.log" 2>&1 &
-	sm_pid=$!
-	pids="$pids $sm_pid"
-	wait_tcp 127.0.0.1 "$port" "$sm_pid" sendmail
-	if [ "${have_ipv6:-no}" = yes ]; then
-		wait_tcp "$IPV6_SERVER" "$port" "$sm_pid" sendmail
-	fi
+	start_bg_in_ns "$work/sendmail.log" sendmail -C "$1" -bD \
+		-X "$work/transcript.log"
+	sm_pid=$last_pid
+	wait_mta_ports "$sm_pid" sendmail
 }
 
 # sendmail_stop: stop the daemon started last.
 sendmail_stop() {
-	kill -TERM "$sm_pid" 2> /dev/null
-	wait "$sm_pid" 2> /dev/null
-	pids=$(printf '%s\n' $pids | grep -vx "$sm_pid" | tr '\n' ' ')
+	stop_bg "$sm_pid"
 }
 
 # sendmail_bt CF CLIENT_ADDR ADDRESS: run check_rcpt in address test mode

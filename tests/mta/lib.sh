@@ -1,4 +1,5 @@
-# lib.sh: shared code of the MTA end-to-end tests (sourced, not run).
+# lib.sh: shared code of the MTA end-to-end tests and of
+# tests/relaydb/mta-compat.sh (sourced, not run).
 # Each test sets TEST_NAME, sources this file and gets: fail/pass, tool
 # checks that fail (never skip) when something is missing, a private work
 # directory that sendmail accepts for maps (root-owned, no group/world
@@ -111,12 +112,19 @@ make_work() {
 		path_is_safe "$parent" ||
 			fail "neither $RELAYGATE_BUILD_ROOT nor $parent is a safe path for sendmail maps (root-owned, not group/world-writable up to /)"
 	fi
-	work=$(mktemp -d "$parent/mta-$TEST_NAME.XXXXXX") ||
-		fail "mktemp -d under $parent"
+	make_work_under "$parent"
+	path_is_safe "$work" || fail "$work is not a safe path for sendmail maps"
+}
+
+# make_work_under PARENT: a fresh work directory in $work below PARENT,
+# mode 0755, removed at exit by stop_all (kept after a failure when
+# RELAYGATE_KEEP_WORK is set). Needs no root (make_work does).
+make_work_under() {
+	work=$(mktemp -d "$1/mta-$TEST_NAME.XXXXXX") ||
+		fail "mktemp -d under $1"
 	trap stop_all EXIT
 	trap 'exit 1' HUP INT TERM
 	chmod 755 "$work" || fail "chmod 755 $work"
-	path_is_safe "$work" || fail "$work is not a safe path for sendmail maps"
 }
 
 # free_port: print a TCP port on 127.0.0.1 that nobody listens on now
@@ -128,30 +136,44 @@ free_port() {
 		print $s->sockport, "\n";'
 }
 
-# wait_tcp ADDR PORT PID WHAT: wait up to 20 s until ADDR:PORT accepts
-# connections, failing early when process PID died.
-wait_tcp() {
+# wait_listening PID WHAT WHERE PERL-CONNECT ARG...: wait up to 20 s until
+# the perl code PERL-CONNECT connects (it exits 1 while it cannot) to
+# WHERE, given to it as ARG..., failing early when process PID (WHAT)
+# died.
+wait_listening() {
+	wait_pid=$1 wait_what=$2 wait_where=$3 wait_connect=$4
+	shift 4
 	n=0
-	while ! perl -MIO::Socket::IP -e '
-		IO::Socket::IP->new(PeerHost => $ARGV[0], PeerPort => $ARGV[1],
-		    Timeout => 1) or exit 1;' "$1" "$2" 2> /dev/null; do
-		kill -0 "$3" 2> /dev/null || fail "$4 died before listening on $1 port $2"
+	while ! perl -e "$wait_connect" "$@" 2> /dev/null; do
+		kill -0 "$wait_pid" 2> /dev/null ||
+			fail "$wait_what died before listening on $wait_where"
 		n=$((n + 1))
-		[ $n -lt 200 ] || fail "$4 is not listening on $1 port $2 after 20 s"
+		[ $n -lt 200 ] || fail "$wait_what is not listening on $wait_where after 20 s"
 		sleep 0.1
 	done
 }
 
+# wait_tcp ADDR PORT PID WHAT: wait up to 20 s until ADDR:PORT accepts
+# connections, failing early when process PID died.
+wait_tcp() {
+	wait_listening "$3" "$4" "$1 port $2" 'use IO::Socket::IP;
+		IO::Socket::IP->new(PeerHost => $ARGV[0], PeerPort => $ARGV[1],
+		    Timeout => 1) or exit 1;' "$1" "$2"
+}
+
 # wait_unix PATH PID WHAT: wait up to 20 s until the socket PATH accepts.
 wait_unix() {
-	n=0
-	while ! perl -MIO::Socket::UNIX -e '
-		IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1;' "$1" 2> /dev/null; do
-		kill -0 "$2" 2> /dev/null || fail "$3 died before listening on $1"
-		n=$((n + 1))
-		[ $n -lt 200 ] || fail "$3 is not listening on $1 after 20 s"
-		sleep 0.1
-	done
+	wait_listening "$2" "$3" "$1" 'use IO::Socket::UNIX;
+		IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1;' "$1"
+}
+
+# wait_mta_ports PID WHAT: wait for the MTA's SMTP port $port on
+# 127.0.0.1, and on $IPV6_SERVER when have_ipv6=yes.
+wait_mta_ports() {
+	wait_tcp 127.0.0.1 "$port" "$1" "$2"
+	if [ "${have_ipv6:-no}" = yes ]; then
+		wait_tcp "$IPV6_SERVER" "$port" "$1" "$2"
+	fi
 }
 
 # ns_prepare: files for ns(): a hosts file with a qualified name for this
@@ -179,14 +201,32 @@ ns() {
 		"$work/hosts" "$work/nsswitch.conf" "$@"
 }
 
-# start_bg LOG COMMAND...: run COMMAND in the background, remember its PID
-# in $pids and $last_pid.
+# start_bg LOG COMMAND...: run COMMAND in the background, its output
+# appended to LOG; remember its PID in $pids and $last_pid.
 start_bg() {
 	log=$1
 	shift
-	"$@" > "$log" 2>&1 &
+	"$@" >> "$log" 2>&1 &
 	last_pid=$!
 	pids="$pids $last_pid"
+}
+
+# start_bg_in_ns LOG COMMAND...: start_bg in the namespaces of ns() (not
+# through ns(): $last_pid must be the PID of COMMAND itself, which the
+# exit trap and stop_bg signal).
+start_bg_in_ns() {
+	log=$1
+	shift
+	start_bg "$log" unshare --mount --uts sh -c "$NS_SCRIPT" sh \
+		"$work/hosts" "$work/nsswitch.conf" "$@"
+}
+
+# stop_bg PID: stop a process of start_bg by PID (SIGTERM), wait for it
+# and forget it.
+stop_bg() {
+	kill -TERM "$1" 2> /dev/null
+	wait "$1" 2> /dev/null
+	pids=$(printf '%s\n' $pids | grep -vx "$1" | tr '\n' ' ')
 }
 
 # IPv6 test addresses (documentation prefix, only on lo), in a /64 of its

@@ -26,24 +26,16 @@
 # Never skips, except the IPv6 cases when lo cannot get test addresses.
 TEST_NAME=postfix-hash
 . "$(dirname "$0")/lib.sh"
-need_env VSMTPRELAY RELAYGATE_SOURCE_ROOT RELAYGATE_BUILD_ROOT POSTFIX_ROOT
-[ -x "$VSMTPRELAY" ] || fail "VSMTPRELAY=$VSMTPRELAY is not executable"
 . "$(dirname "$0")/lib-postfix.sh"
-make_work
-postfix_prepare
-setup_ipv6
-port=$(free_port) || fail "no free loopback port"
+. "$(dirname "$0")/lib-relay.sh"
+relay_test_prepare postfix
 
 # Postfix's smtpd notices a changed table by its mtime in whole seconds
 # (dict_changed_name): an update in the same second as the smtpd opened the
 # table, after an earlier update in that second, goes unnoticed until the
 # next change or until that smtpd exits. Every update here therefore
 # starts in a new second (see the README's Postfix caveats).
-vsr() {
-	next_second
-	"$VSMTPRELAY" -f "$relayers" "$@" > "$work/vsr.out" 2>&1 ||
-		fail "vsmtprelay $*: exit $?: $(cat "$work/vsr.out")"
-}
+vsr_each_in_new_second=yes
 
 postfix_config "$port" main.cf-hash
 grep -q "check_client_access hash:$work/relayers," "$pf_conf/main.cf" ||
@@ -54,31 +46,9 @@ checks=$((checks + 1))
 vsr add 192.0.2.99 1000000000
 postfix_start
 
-REMOTE=user@remote.example
-LOCAL=root@$PF_DOMAIN
-A=127.0.0.2
-B=127.0.0.3
-
-relay_denied() {
-	expect_rcpt 5 "$1" "$2" "${3:-127.0.0.1}" "$port" "$REMOTE" "$REMOTE"
-}
-relay_ok() {
-	expect_rcpt 250 "$1" "$2" "${3:-127.0.0.1}" "$port" "$REMOTE" "$REMOTE"
-}
-local_ok() {
-	expect_rcpt 250 "$1: local delivery" "$2" "${3:-127.0.0.1}" "$port" "$REMOTE" "$LOCAL"
-}
-
 # ---- 1. grant life cycle ------------------------------------------------------
-relay_denied "no grant" $A
-local_ok "no grant" $A
-vsr add $A
-relay_ok "fresh grant" $A
-relay_denied "grant for $A only" $B
-local_ok "grant for $A only" $B
-vsr delete $A
-relay_denied "grant deleted" $A
-local_ok "grant deleted" $A
+check_fresh_grant "" $A $B
+check_grant_deleted "" $A
 vsr add $A $(($(date +%s) - 4000))
 relay_ok "grant 4000 s old (hash: checks presence only)" $A
 vsr expire 30
@@ -89,53 +59,19 @@ relay_ok "grant 60 s old kept by vsmtprelay expire 30" $A
 vsr delete $A
 
 if [ "$have_ipv6" = yes ]; then
-	relay_denied "IPv6, no grant" $IPV6_CLIENT $IPV6_SERVER
-	local_ok "IPv6, no grant" $IPV6_CLIENT $IPV6_SERVER
-	vsr add $IPV6_CLIENT
-	relay_ok "IPv6, fresh grant" $IPV6_CLIENT $IPV6_SERVER
-	relay_denied "IPv6, grant for $IPV6_CLIENT only" $IPV6_CLIENT2 $IPV6_SERVER
+	check_fresh_grant "IPv6, " $IPV6_CLIENT $IPV6_CLIENT2 $IPV6_SERVER
 	relay_denied "IPv4 while only IPv6 has a grant" $A
 	# KNOWN LIMITATION of hash: (access(5), "net:work:addr"): the lookup
 	# of NET::5:6 also tries NET::5.
 	relay_ok "IPv6 prefix matching: $IPV6_CLIENT_EXT rides on the grant of $IPV6_CLIENT" \
 		$IPV6_CLIENT_EXT $IPV6_SERVER
 	note "KNOWN LIMITATION (documented in contrib/postfix): with hash:, a grant for $IPV6_CLIENT also lets $IPV6_CLIENT_EXT relay"
-	vsr delete $IPV6_CLIENT
-	relay_denied "IPv6, grant deleted" $IPV6_CLIENT $IPV6_SERVER
+	check_grant_deleted "IPv6, " $IPV6_CLIENT $IPV6_SERVER
 	relay_denied "IPv6, grant deleted, longer address" $IPV6_CLIENT_EXT $IPV6_SERVER
-	local_ok "IPv6, grant deleted" $IPV6_CLIENT $IPV6_SERVER
 fi
 
 # ---- 2. relay tricks from an address without a grant -------------------------
-vsr add $A
-for from in "$REMOTE" "$LOCAL" "<>"; do
-	for to in "user%remote.example@$PF_DOMAIN" \
-		"@$PF_DOMAIN:user@remote.example" \
-		"remote.example!user@$PF_DOMAIN" \
-		"\"user@remote.example\"@$PF_DOMAIN" \
-		"user@[192.0.2.1]" \
-		"user@remote.example." \
-		"user%remote.example" \
-		"remote.example!user"; do
-		smtp_rcpt $B 127.0.0.1 "$port" "$from" "$to"
-		case "$code" in
-		5*) ;;
-		*) fail "relay trick <$to> from $B (sender <$from>) got '$reply', expected 5xx" ;;
-		esac
-		checks=$((checks + 1))
-	done
-done
-relay_ok "fresh grant while tricks were tried" $A
-
-# what really gets queued: the tricks together with a local recipient, from
-# the address without a grant; then (control) a granted relay
-queue_clear
-smtp_send $B 127.0.0.1 "$port" "<>" "$LOCAL,user%remote.example@$PF_DOMAIN,@$PF_DOMAIN:user@remote.example,remote.example!user@$PF_DOMAIN,\"user@remote.example\"@$PF_DOMAIN,user@[192.0.2.1],user@remote.example."
-expect_queued "tricks from $B with a local recipient" "$LOCAL"
-queue_clear
-smtp_send $A 127.0.0.1 "$port" "$REMOTE" "$REMOTE"
-expect_queued "relayed message from $A (control)" "$REMOTE"
-queue_clear
+check_relay_tricks
 
 # ---- 3. broken store: 4xx for relaying, local delivery unaffected -------------
 # (removed, not renamed: an smtpd notices a table whose file was unlinked,
@@ -143,19 +79,13 @@ queue_clear
 next_second
 cp -p "$relayers" "$work/relayers.saved" && rm "$relayers" ||
 	fail "copy and remove $relayers"
-broken() {
-	expect_rcpt 4 "store $1: relaying" $A 127.0.0.1 "$port" "$REMOTE" "$REMOTE"
-	expect_rcpt 4 "store $1: relaying, no grant" $B 127.0.0.1 "$port" "$REMOTE" "$REMOTE"
-	note "store $1: relaying answered '$reply'"
-	local_ok "store $1" $A
-}
-broken missing
+check_store_broken 4 missing
 next_second
 head -c 16384 /dev/urandom > "$relayers"
-broken "full of random bytes"
+check_store_broken 4 "full of random bytes"
 next_second
 head -c 100 "$work/relayers.saved" > "$relayers"
-broken "truncated to 100 bytes"
+check_store_broken 4 "truncated to 100 bytes"
 next_second
 rm -f "$relayers"
 cp -p "$work/relayers.saved" "$relayers" || fail "copy the store back"
@@ -163,19 +93,7 @@ grep -q 'relayers is unavailable\|relayers.db: ' "$work/postfix.log" ||
 	fail "Postfix did not log the broken store"
 # an smtpd that opened a broken table keeps it until it exits: reload
 kill -HUP "$pf_pid" || fail "kill -HUP $pf_pid (postfix reload)"
-n=0
-while :; do
-	smtp_rcpt $A 127.0.0.1 "$port" "$REMOTE" "$REMOTE"
-	[ "$code" = 250 ] && break
-	case "$code" in
-	4*) ;;
-	*) fail "store restored and Postfix reloaded: got '$reply'" ;;
-	esac
-	n=$((n + 1))
-	[ $n -lt 20 ] || fail "store restored, Postfix reloaded, still '$reply' after 10 s"
-	sleep 0.5
-done
-checks=$((checks + 1))
+relay_ok_within 10 "store restored and Postfix reloaded" $A
 relay_denied "store restored, no grant" $B
 
 postfix_stop

@@ -25,18 +25,9 @@
 # (said clearly on stdout and stderr).
 TEST_NAME=sendmail-native
 . "$(dirname "$0")/lib.sh"
-need_env VSMTPRELAY RELAYGATE_SOURCE_ROOT RELAYGATE_BUILD_ROOT
-[ -x "$VSMTPRELAY" ] || fail "VSMTPRELAY=$VSMTPRELAY is not executable"
 . "$(dirname "$0")/lib-sendmail.sh"
-make_work
-sendmail_prepare
-setup_ipv6
-port=$(free_port) || fail "no free loopback port"
-
-vsr() {
-	"$VSMTPRELAY" -f "$relayers" "$@" > "$work/vsr.out" 2>&1 ||
-		fail "vsmtprelay $*: exit $?: $(cat "$work/vsr.out")"
-}
+. "$(dirname "$0")/lib-relay.sh"
+relay_test_prepare sendmail
 
 # ---- 1. .cf from the example .mc, FEATURE and HACK forms --------------------
 sendmail_mc "$work/feature.mc" "$port"
@@ -112,112 +103,41 @@ vsr delete 192.0.2.10 192.0.2.11 2001:db8::5
 vsr add 192.0.2.99 1000000000
 sendmail_start "$work/sendmail.cf"
 
-REMOTE=user@remote.example
-LOCAL=root@$SM_DOMAIN
-A=127.0.0.2
-B=127.0.0.3
-
-# relay_denied WHAT CLIENT [SERVER]: remote recipient refused with 5xx
-relay_denied() {
-	expect_rcpt 5 "$1" "$2" "${3:-127.0.0.1}" "$port" "$REMOTE" "$REMOTE"
-}
-relay_ok() {
-	expect_rcpt 250 "$1" "$2" "${3:-127.0.0.1}" "$port" "$REMOTE" "$REMOTE"
-}
-local_ok() {
-	expect_rcpt 250 "$1: local delivery" "$2" "${3:-127.0.0.1}" "$port" "$REMOTE" "$LOCAL"
-}
-
-relay_denied "no grant" $A
-local_ok "no grant" $A
-vsr add $A
-relay_ok "fresh grant" $A
-relay_denied "grant for $A only" $B
-local_ok "grant for $A only" $B
+check_fresh_grant "" $A $B
 local_ok "fresh grant" $A
-vsr add $A $(($(date +%s) - 4000))
-relay_denied "grant 4000 s old" $A
-local_ok "grant 4000 s old" $A
-vsr add $A $(($(date +%s) - 1700))
-relay_ok "grant 1700 s old" $A
+check_window "" $A
 vsr add $A $(($(date +%s) - 1900))
 relay_denied "grant 1900 s old" $A
 vsr add $A
 relay_ok "renewed grant" $A
-vsr delete $A
-relay_denied "grant deleted" $A
-local_ok "grant deleted" $A
+check_grant_deleted "" $A
 
 if [ "$have_ipv6" = yes ]; then
-	relay_denied "IPv6, no grant" $IPV6_CLIENT $IPV6_SERVER
-	local_ok "IPv6, no grant" $IPV6_CLIENT $IPV6_SERVER
-	vsr add $IPV6_CLIENT
-	relay_ok "IPv6, fresh grant" $IPV6_CLIENT $IPV6_SERVER
-	relay_denied "IPv6, grant for $IPV6_CLIENT only" $IPV6_CLIENT2 $IPV6_SERVER
+	check_fresh_grant "IPv6, " $IPV6_CLIENT $IPV6_CLIENT2 $IPV6_SERVER
 	relay_denied "IPv4 while only IPv6 has a grant" $A
-	vsr add $IPV6_CLIENT $(($(date +%s) - 4000))
-	relay_denied "IPv6, grant 4000 s old" $IPV6_CLIENT $IPV6_SERVER
-	vsr add $IPV6_CLIENT
-	vsr delete $IPV6_CLIENT
-	relay_denied "IPv6, grant deleted" $IPV6_CLIENT $IPV6_SERVER
-	local_ok "IPv6, grant deleted" $IPV6_CLIENT $IPV6_SERVER
+	check_window "IPv6, " $IPV6_CLIENT $IPV6_SERVER
+	check_grant_deleted "IPv6, " $IPV6_CLIENT $IPV6_SERVER
 fi
 
 # ---- 4. relay tricks from an address without a grant -------------------------
-# B has no grant; A has a fresh one meanwhile (a grant must not leak).
-vsr add $A
-for from in "$REMOTE" "$LOCAL" "<>"; do
-	for to in "user%remote.example@$SM_DOMAIN" \
-		"@$SM_DOMAIN:user@remote.example" \
-		"remote.example!user@$SM_DOMAIN" \
-		"\"user@remote.example\"@$SM_DOMAIN" \
-		"user@[192.0.2.1]" \
-		"user@remote.example." \
-		"user%remote.example" \
-		"remote.example!user"; do
-		smtp_rcpt $B 127.0.0.1 "$port" "$from" "$to"
-		case "$code" in
-		5*) ;;
-		*) fail "relay trick <$to> from $B (sender <$from>) got '$reply', expected 5xx" ;;
-		esac
-		checks=$((checks + 1))
-	done
-done
-relay_ok "fresh grant while tricks were tried" $A
-
-# what really gets queued: the tricks together with a local recipient, from
-# the address without a grant; then (control) a granted relay
-queue_clear
-smtp_send $B 127.0.0.1 "$port" "<>" "$LOCAL,user%remote.example@$SM_DOMAIN,@$SM_DOMAIN:user@remote.example,remote.example!user@$SM_DOMAIN,\"user@remote.example\"@$SM_DOMAIN,user@[192.0.2.1],user@remote.example."
-expect_queued "tricks from $B with a local recipient" "$LOCAL"
-queue_clear
-smtp_send $A 127.0.0.1 "$port" "$REMOTE" "$REMOTE"
-expect_queued "relayed message from $A (control)" "$REMOTE"
-queue_clear
+check_relay_tricks
 vsr delete $A
 
 # ---- 5. broken store: 451 for relaying, local delivery unaffected -----------
 vsr add $A
 relay_ok "grant before breaking the store" $A
 mv "$relayers" "$work/relayers.saved" || fail "mv $relayers"
-# broken WHAT: relaying from A (granted in the saved store) gets 451
-broken() {
-	expect_rcpt 451 "store $1: relaying" $A 127.0.0.1 "$port" "$REMOTE" "$REMOTE"
-	expect_rcpt 451 "store $1: relaying, no grant" $B 127.0.0.1 "$port" "$REMOTE" "$REMOTE"
-	note "store $1: relaying answered '$reply'"
-	local_ok "store $1" $A
-}
-broken missing
+check_store_broken 451 missing
 head -c 16384 /dev/urandom > "$relayers"
-broken "full of random bytes"
+check_store_broken 451 "full of random bytes"
 head -c 100 "$work/relayers.saved" > "$relayers"
-broken "truncated to 100 bytes"
+check_store_broken 451 "truncated to 100 bytes"
 cp "$work/relayers.saved" "$relayers" && chmod 000 "$relayers" ||
 	fail "copy the store back"
-broken "mode 000"
+check_store_broken 451 "mode 000"
 rm -f "$relayers"
 mkdir "$relayers" || fail "mkdir $relayers"
-broken "a directory"
+check_store_broken 451 "a directory"
 rmdir "$relayers"
 mv "$work/relayers.saved" "$relayers" || fail "mv back"
 relay_ok "store restored" $A

@@ -16,43 +16,29 @@
 #  - `vsmtprelay load` output is read by postmap -q and makemap -u;
 #  - db5.3_verify passes after every step.
 # Never skips: a missing tool is a failure that names the package.
-set -u
+# Needs no root. fail, need_env, need_tool, make_work_under and pass come
+# from the MTA tests' library.
+TEST_NAME=mta-compat
+. "$(dirname "$0")/../mta/lib.sh"
 
-fail() {
-	printf 'FAIL: %s\n' "$*" >&2
-	printf 'not ok - mta-compat\n'
-	exit 1
-}
-
-for var in VSMTPRELAY POSTFIX_ROOT RELAYGATE_BUILD_ROOT; do
-	eval "value=\${$var:-}"
-	[ -n "$value" ] || fail "$var is not set (run through meson test)"
-done
+need_env VSMTPRELAY POSTFIX_ROOT RELAYGATE_BUILD_ROOT
 [ -x "$VSMTPRELAY" ] || fail "VSMTPRELAY=$VSMTPRELAY is not executable"
-for tool in makemap:sendmail-bin db5.3_verify:db5.3-util \
-	    db5.3_dump:db5.3-util cmp:diffutils diff:diffutils sort:coreutils \
-	    date:coreutils; do
-	command -v "${tool%%:*}" >/dev/null 2>&1 ||
-		fail "${tool%%:*} not found (install the ${tool#*:} package)"
-done
+need_tool makemap:sendmail-bin db5.3_verify:db5.3-util \
+	db5.3_dump:db5.3-util cmp:diffutils diff:diffutils sort:coreutils \
+	date:coreutils
 POSTMAP=$POSTFIX_ROOT/usr/sbin/postmap
 [ -x "$POSTMAP" ] ||
 	fail "$POSTMAP missing (scripts/install-deps.sh unpacks Postfix)"
 
 # makemap refuses or warns in world-writable directories: work below the
 # build directory, not /tmp.
-work=$(mktemp -d "$RELAYGATE_BUILD_ROOT/store-mta-compat.XXXXXX") ||
-	fail "mktemp -d under $RELAYGATE_BUILD_ROOT"
-trap 'rm -rf "$work"' EXIT
-trap 'exit 1' HUP INT TERM
-chmod 755 "$work" || fail "chmod $work"
+make_work_under "$RELAYGATE_BUILD_ROOT"
 printf 'relay_window = 30m\n' > "$work/relaygate.conf"
 mkdir "$work/postfix" || fail "mkdir $work/postfix"
 printf 'compatibility_level = 3.6\nmail_owner = daemon\nsetgid_group = mail\n' \
 	> "$work/postfix/main.cf"
 
 verifies=0
-checks=0
 
 vsr() {
 	"$VSMTPRELAY" -c "$work/relaygate.conf" "$@"
@@ -140,6 +126,24 @@ no_nul() {
 dump_entry() {
 	printf '# timestamp (UTC): %s\n%s %s\n' \
 		"$(LC_ALL=C date -u -d "@$1" '+%a %b %e %H:%M:%S %Y')" "$2" "$1"
+}
+
+# expect_nul_map_refused DB WRITER KEY: DB, written by WRITER, holds KEY
+# NUL-terminated (else the refusal would prove nothing); `vsmtprelay add`
+# refuses it with exit 65 and a message that says NUL, with and without a
+# time, and leaves it byte-identical and valid.
+expect_nul_map_refused() {
+	verify "$1" "$2"
+	db5.3_dump -p "$1" | grep -qF "$3\\00" ||
+		fail "$2 did not write NUL-terminated keys: the refusal test would prove nothing"
+	cp "$1" "$work/nul.before"
+	run_exit 65 "add to a $2 map" vsr -f "$1" add 192.0.2.50
+	grep -q 'NUL' "$work/err" || fail "refusal does not mention NUL: $(cat "$work/err")"
+	run_exit 65 "add with ticks to a $2 map" vsr -f "$1" add 192.0.2.50 1700000000
+	cmp "$work/nul.before" "$1" > /dev/null ||
+		fail "the $2 map changed although the add was refused"
+	checks=$((checks + 1))
+	verify "$1" "refused add to a $2 map"
 }
 
 tab=$(printf '\t')
@@ -301,17 +305,7 @@ postmap_found "$work/m" 198.51.100.3 "$future"
 printf '198.51.100.1\t1700000100\n198.51.100.2 1700000200\n198.51.100.9\t%s\n' "$now" |
 	makemap -N hash "$work/n" 2> "$work/err" ||
 	fail "makemap -N hash $work/n: $(cat "$work/err")"
-verify "$work/n.db" "makemap -N"
-db5.3_dump -p "$work/n.db" | grep -qF '198.51.100.1\00' ||
-	fail "makemap -N did not write NUL-terminated keys: the refusal test would prove nothing"
-cp "$work/n.db" "$work/n.before"
-run_exit 65 "add to a makemap -N map" vsr -f "$work/n.db" add 192.0.2.50
-grep -q 'NUL' "$work/err" || fail "refusal does not mention NUL: $(cat "$work/err")"
-run_exit 65 "add with ticks to a makemap -N map" vsr -f "$work/n.db" add 192.0.2.50 1700000000
-cmp "$work/n.before" "$work/n.db" > /dev/null ||
-	fail "the makemap -N map changed although the add was refused"
-checks=$((checks + 1))
-verify "$work/n.db" "refused add"
+expect_nul_map_refused "$work/n.db" "makemap -N" 198.51.100.1
 # reading and deleting a NUL-terminated map works, without mixing styles
 run_exit 0 "check a fresh grant in a makemap -N map" vsr -f "$work/n.db" check 198.51.100.9
 run_exit 1 "check an old grant in a makemap -N map" vsr -f "$work/n.db" check 198.51.100.1
@@ -331,14 +325,7 @@ printf '192.0.2.60 1700000000\n' > "$work/pf"
 LD_LIBRARY_PATH=$POSTFIX_ROOT/usr/lib/postfix \
 	"$POSTMAP" -c "$work/postfix" "hash:$work/pf" 2> "$work/err" ||
 	fail "postmap hash:$work/pf: $(cat "$work/err")"
-verify "$work/pf.db" "postmap"
-db5.3_dump -p "$work/pf.db" | grep -qF '192.0.2.60\00' ||
-	fail "postmap did not write NUL-terminated keys: the refusal test would prove nothing"
-cp "$work/pf.db" "$work/pf.before"
-run_exit 65 "add to a Postfix postmap map" vsr -f "$work/pf.db" add 192.0.2.61
-cmp "$work/pf.before" "$work/pf.db" > /dev/null ||
-	fail "the postmap map changed although the add was refused"
-checks=$((checks + 1))
+expect_nul_map_refused "$work/pf.db" "Postfix postmap" 192.0.2.60
 
 # ---- 6. vsmtprelay load, then the MTAs read it ---------------------------
 cat > "$work/load" <<EOF
@@ -368,6 +355,4 @@ expect_unmade "$S" <<EOF
 2001:db8:0:0:0:0:0:21${tab}1700000603
 EOF
 
-printf 'ok - mta-compat: %d checks, db5.3_verify passed %d times\n' \
-	"$checks" "$verifies"
-exit 0
+pass "db5.3_verify passed $verifies times"
