@@ -1,16 +1,15 @@
 #!/bin/sh
-# postfix-same-second: OPEN BUG (suite 'open-bug'). A Postfix smtpd notices
-# a changed hash: table only when the file's mtime, in whole seconds,
-# differs from the one it saw when it opened the table
-# (dict_changed_name). When `vsmtprelay add` makes an smtpd reopen the
-# table, and `vsmtprelay delete` (or expire) follows in the same second,
-# that smtpd keeps relaying for the deleted address until the next change
-# or until it exits (max_idle 100 s, max_use 100). This test asserts the
-# safe behaviour: after the delete the address is refused. It fails until
-# the store's writers make every in-place update move the mtime forward:
-# if the mtime after the write is not later than the one before it, set it
-# to the one before + 1 s (futimens). Both Postfix (!=) and sendmail (>)
-# notice that; simulated with touch, this test then passes.
+# postfix-same-second: a Postfix smtpd notices a changed hash: table only
+# when the file's mtime, in whole seconds, differs from the one it saw
+# when it opened the table (dict_changed_name). When `vsmtprelay add`
+# makes an smtpd reopen the table, and `vsmtprelay delete` (or expire)
+# follows in the same second, that smtpd would keep relaying for the
+# deleted address until the next change or until it exits (max_idle
+# 100 s, max_use 100). The store's writers therefore move the mtime of
+# every in-place update forward (page_commit_mark_changed: the time before
+# + 1 s when it did not grow); both Postfix (!=) and sendmail (>) notice
+# that. This test asserts the safe behaviour: after the delete the address
+# is refused. (Once an open bug; fixed in the store.)
 TEST_NAME=postfix-same-second
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-postfix.sh"
