@@ -92,6 +92,7 @@ struct options {
 	uint64_t bulk;
 	double time_cap;		/* seconds, per run */
 	uint64_t ballast_mb;		/* memory each relaygate writer touches */
+	uint64_t prefill;		/* other entries in a/r stores first */
 	double paced_rate;		/* grants/s, all writers together */
 	double paced_seconds;
 	double profile_rate;		/* section p: 0 back to back */
@@ -1225,6 +1226,45 @@ static int recorder_stop(struct recorder_run *rr, double *cpu_s, char *note,
 	return 0;
 }
 
+static int spawn_wait_err(const char *const argv[], const char *in_path,
+			  const char *out_path, const char *err_path,
+			  int *status_r, struct rusage *ru);
+
+/* Put opt.prefill entries for addresses no writer uses (100.64.0.0/10)
+ * into the store at PATH with vsmtprelay load, which sizes its table for
+ * them: the run then measures a store at its size, as in production after
+ * the first day, instead of one that grows from empty (and doubles its
+ * table, a whole-file copy each time, on the way). */
+static void prefill_store(const char *path)
+{
+	char list[PATH_MAX], conf[PATH_MAX];
+	const char *argv[] = { opt.vsmtprelay, "-c", conf, "-f", path, "load",
+		list, NULL };
+	int64_t now = (int64_t)time(NULL);
+	uint64_t i;
+	int status;
+	FILE *f;
+
+	work_path(list, sizeof(list), "prefill.txt");
+	work_path(conf, sizeof(conf), "prefill.conf");
+	if ((f = fopen(conf, "w")) == NULL || fclose(f) != 0)
+		die("cannot write %s", conf);
+	if ((f = fopen(list, "w")) == NULL)
+		die("cannot write %s: %s", list, strerror(errno));
+	for (i = 0; i < opt.prefill; i++) {
+		uint32_t v = 0x64400000u + (uint32_t)i;
+
+		fprintf(f, "%u.%u.%u.%u %lld\n", v >> 24, (v >> 16) & 255,
+			(v >> 8) & 255, v & 255, (long long)(now - 60));
+	}
+	if (fclose(f) != 0)
+		die("write error on %s", list);
+	if (spawn_wait_err(argv, NULL, "/dev/null", NULL, &status, NULL) < 0
+	    || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		die("%s load %s failed", opt.vsmtprelay, list);
+	(void)unlink(list);
+}
+
 static void run_relaygate(const char *id, const char *label, const char *file,
 			  unsigned procs, uint64_t grants, bool fsync,
 			  double rate, bool through_recorder)
@@ -1237,6 +1277,8 @@ static void run_relaygate(const char *id, const char *label, const char *file,
 
 	work_path(path, sizeof(path), file);
 	fresh_store(path);
+	if (opt.prefill > 0)
+		prefill_store(path);
 	a.path = path;
 	a.fsync = fsync;
 	a.create = true;
@@ -1273,7 +1315,7 @@ static void run_relaygate(const char *id, const char *label, const char *file,
 			 "kept up with only %.0f of %.0f/s offered",
 			 len > 0 ? "; " : "", r->rate, rate);
 	}
-	store_register(path, label, (int64_t)o.done);
+	store_register(path, label, (int64_t)(o.done + opt.prefill));
 	result_print_line(r);
 }
 
@@ -2292,8 +2334,9 @@ static void describe_machine(void)
 	       RELAYGATE_VERSION, db_version(&major, &minor, &patch),
 	       sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release, u.machine);
 	printf("date: %s, mode: %s, writers/readers: %u, time cap per run: "
-	       "%.0f s, writer ballast: %" PRIu64 " MB\n", date, opt.mode,
-	       opt.writers, opt.time_cap, opt.ballast_mb);
+	       "%.0f s, writer ballast: %" PRIu64 " MB, prefill: %" PRIu64
+	       "\n", date, opt.mode, opt.writers, opt.time_cap,
+	       opt.ballast_mb, opt.prefill);
 	print_loadavg("at start");
 	printf("work directory: %s\n", work_dir);
 	if (describe_filesystem(work_dir))
@@ -2432,6 +2475,9 @@ static void usage(FILE *out)
 "      --paced-rate R       offered grants/s of the paced N-writer run, 0 = off\n"
 "                           (10000: half the 20,000/s target)\n"
 "      --paced-seconds S    length of the paced run (5)\n"
+"      --prefill N          the stores of rows a* and r* first hold N other\n"
+"                           addresses (vsmtprelay load): a store at its size\n"
+"                           instead of one growing from empty (default 0)\n"
 "      --profile-rate R     section p offers R grants/s (paced) instead of\n"
 "                           back to back (default 0)\n"
 "      --rss MB             each relaygate writer first touches MB of memory,\n"
@@ -2518,6 +2564,7 @@ int main(int argc, char **argv)
 	enum { O_FSYNC_GRANTS = 256, O_NAIVE, O_MM_SIZES, O_MM_GRANTS, O_RAW,
 	       O_LSTORE, O_LOOKUPS, O_BULK, O_VSMTPRELAY, O_MAKEMAP, O_VERIFY,
 	       O_STRICT, O_SMOKE, O_PACED_RATE, O_PACED_SECONDS, O_RSS,
+	       O_PREFILL,
 	       O_PROFILE_RATE, O_RECORDER };
 	static const struct option longopts[] = {
 		{ "quick", no_argument, NULL, 'q' },
@@ -2540,6 +2587,7 @@ int main(int argc, char **argv)
 		{ "rss", required_argument, NULL, O_RSS },
 		{ "profile-rate", required_argument, NULL, O_PROFILE_RATE },
 		{ "paced-seconds", required_argument, NULL, O_PACED_SECONDS },
+		{ "prefill", required_argument, NULL, O_PREFILL },
 		{ "vsmtprelay", required_argument, NULL, O_VSMTPRELAY },
 		{ "makemap", required_argument, NULL, O_MAKEMAP },
 		{ "db-verify", required_argument, NULL, O_VERIFY },
@@ -2622,6 +2670,11 @@ int main(int argc, char **argv)
 		case O_PACED_RATE:
 			opt.paced_rate = (double)parse_count(
 			    "--paced-rate", optarg);
+			break;
+		case O_PREFILL:
+			opt.prefill = parse_count("--prefill", optarg);
+			if (opt.prefill >= (1u << 22))
+				die("--prefill: at most 4194303");
 			break;
 		case O_PACED_SECONDS:
 			opt.paced_seconds = (double)parse_count(
