@@ -322,12 +322,12 @@ static void recorder_summary(void)
 		return;
 	log_info("summary updates=%lu grants=%lu largest=%lu update_avg_us=%llu "
 		 "update_max_us=%llu failed=%lu refused=%lu violations=%lu "
-		 "connections=%ld", recorder.updates, recorder.grants_done,
+		 "connections=%ld store_opens=%lu", recorder.updates, recorder.grants_done,
 		 recorder.largest, (unsigned long long)(recorder.rounds > 0
 		 ? recorder.update_us / recorder.rounds : 0),
 		 (unsigned long long)recorder.update_max_us,
 		 recorder.failed_updates, recorder.refused, recorder.violations,
-		 recorder.connections.count);
+		 recorder.connections.count, relaydb_opens(recorder.db));
 	recorder.rounds = recorder.updates = recorder.grants_done = 0;
 	recorder.refused = recorder.violations = recorder.failed_updates = 0;
 	recorder.largest = 0;
@@ -416,6 +416,7 @@ static void recorder_open_store(void)
 	settings.create = true;		/* the empty map from the first start */
 	settings.recorder = NULL;	/* we are the recorder */
 	settings.commit_helper = true;	/* before the socket is opened */
+	settings.keep_writer = true;	/* the one long-lived writer */
 	recorder.db = relaydb_open(&settings, &error);
 	if (recorder.db == NULL)
 		log_fatal(EX_UNAVAILABLE, "relay store %s: %s",

@@ -90,6 +90,13 @@ static struct {
 static struct page_arena page_memory = PAGE_ARENA_INIT;
 static struct page_arena before_memory = PAGE_ARENA_INIT;
 
+/* How the last page_commit_finish() left the file (page_commit_stamped). */
+static struct {
+	bool set;		/* unchanged, or stamped with MTIME */
+	bool unchanged;		/* nothing was written */
+	struct timespec mtime;
+} last_stamp;
+
 static bool page_commit_is_target(int fd)
 {
 	struct stat st;
@@ -355,6 +362,7 @@ int page_commit_begin(int locked_fd, const char *path)
 	}
 	if (fstat(locked_fd, &st) < 0)
 		return -1;
+	memset(&last_stamp, 0, sizeof(last_stamp));
 	strcpy(capture.path, path);
 	capture.dev = st.st_dev;
 	capture.ino = st.st_ino;
@@ -1153,6 +1161,8 @@ static int commit_plan_execute_detached(int fd, const struct commit_plan *plan)
 /* How far ahead of the clock an in-place update may set the file's
  * modification time (see page_commit_mark_changed). */
 #define COMMIT_MTIME_LEAD_MAX 2
+#define COMMIT_NSEC 1000000000L
+
 
 /* After an update in place, make sure the file's modification time, in
  * whole seconds, is later than BEFORE's: sendmail reopens a map only when
@@ -1161,23 +1171,47 @@ static int commit_plan_execute_detached(int fd, const struct commit_plan *plan)
  * that opened the map after the first one -- a deleted or expired grant
  * would keep relaying. The time is moved at most COMMIT_MTIME_LEAD_MAX
  * seconds ahead of the clock; past that (more updates per second than
- * that), the next update in a later second is what readers notice. Runs
- * under the lock, before readers can look. */
+ * that), the next update in a later second is what readers notice.
+ *
+ * The nanoseconds are a stamp: BEFORE's plus one (1 to 999,999,999, never
+ * BEFORE's). Successive relaygate updates thus never leave the same
+ * modification time, and a write by any other program gets the kernel's
+ * clock, which does not step by one nanosecond, so a writer that keeps
+ * libdb's cache between updates (page_commit_stamped) can tell that the
+ * file is still exactly as it left it. Runs under the lock, before
+ * readers can look. */
 static void page_commit_mark_changed(int fd, const struct stat *before)
 {
 	struct stat after;
 	struct timespec times[2];
 	time_t now = time(NULL);
 
-	if (fstat(fd, &after) < 0 || after.st_mtim.tv_sec > before->st_mtim.tv_sec)
+	if (fstat(fd, &after) < 0)
 		return;
 	times[0].tv_sec = 0;
 	times[0].tv_nsec = UTIME_OMIT;
-	times[1].tv_sec = before->st_mtim.tv_sec + 1;
-	times[1].tv_nsec = 0;
-	if (times[1].tv_sec > now + COMMIT_MTIME_LEAD_MAX)
-		times[1] = before->st_mtim;	/* at least never backwards */
-	(void)futimens(fd, times);
+	if (after.st_mtim.tv_sec > before->st_mtim.tv_sec)
+		times[1].tv_sec = after.st_mtim.tv_sec;
+	else if (before->st_mtim.tv_sec + 1 <= now + COMMIT_MTIME_LEAD_MAX)
+		times[1].tv_sec = before->st_mtim.tv_sec + 1;
+	else
+		times[1].tv_sec = before->st_mtim.tv_sec; /* never backwards */
+	times[1].tv_nsec = before->st_mtim.tv_nsec % (COMMIT_NSEC - 1) + 1;
+	if (futimens(fd, times) == 0) {
+		last_stamp.set = true;
+		last_stamp.mtime = times[1];
+	}
+}
+
+int page_commit_stamped(int locked_fd, struct stat *st_r)
+{
+	if (!last_stamp.set || fstat(locked_fd, st_r) < 0)
+		return -1;
+	if (last_stamp.unchanged)
+		return 0;
+	/* A filesystem with coarser times keeps no stamp. */
+	return st_r->st_mtim.tv_sec == last_stamp.mtime.tv_sec
+	    && st_r->st_mtim.tv_nsec == last_stamp.mtime.tv_nsec ? 1 : -1;
 }
 
 int page_commit_finish(int locked_fd, bool do_fsync, char *error,
@@ -1188,8 +1222,10 @@ int page_commit_finish(int locked_fd, bool do_fsync, char *error,
 	bool in_place = false;
 	int err;
 
+	memset(&last_stamp, 0, sizeof(last_stamp));
 	if (capture.used == 0 && !capture.truncated) {
 		page_commit_discard();
+		last_stamp.set = last_stamp.unchanged = true;
 		return 0;
 	}
 	err = commit_plan_build(locked_fd, do_fsync, &plan);
@@ -1199,7 +1235,7 @@ int page_commit_finish(int locked_fd, bool do_fsync, char *error,
 		err = errno;
 	if (err == 0) {
 		if (plan.count == 0 && !plan.truncate)
-			err = 0;
+			last_stamp.set = last_stamp.unchanged = true;
 		else if (commit_plan_changes_size(&plan))
 			err = commit_plan_execute_replace(locked_fd, &plan);
 		else if (commit_plan_is_simple(&plan)) {
@@ -1215,6 +1251,7 @@ int page_commit_finish(int locked_fd, bool do_fsync, char *error,
 		page_commit_mark_changed(locked_fd, &before);
 	page_table_free();
 	if (err != 0) {
+		memset(&last_stamp, 0, sizeof(last_stamp));
 		snprintf(error, error_size, "write error: %s", strerror(err));
 		return -1;
 	}

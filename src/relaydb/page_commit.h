@@ -10,6 +10,7 @@
  * killed. */
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 /* Install the libdb I/O hooks (once per process, before any DB->open). */
 void page_commit_install(void);
@@ -28,7 +29,17 @@ size_t page_commit_pending(void);
 int page_commit_finish(int locked_fd, bool fsync, char *error,
 		       size_t error_size);
 
-/* Finish the update after libdb closed the file. */
+/* After page_commit_finish() returned 0: 1 when the update wrote in place
+ * and stamped the file's modification time (nanoseconds no other update
+ * leaves, see page_commit.c), 0 when it wrote nothing; *ST_R is then the
+ * status of the file on LOCKED_FD. A writer that keeps libdb's cache
+ * between updates may reuse it while the file still has exactly these
+ * times, size and inode. -1 after a replacement, or where the filesystem
+ * keeps coarser times. */
+int page_commit_stamped(int locked_fd, struct stat *st_r);
+
+/* Finish the update after libdb closed the file (or, for a kept cache,
+ * after page_commit_finish). */
 void page_commit_end(void);
 
 /* For a long-lived writer: start the commit helper, a process that

@@ -209,6 +209,11 @@ void relaydb_batch_end(struct relaydb *db)
 		db->backend->batch(db, false);
 }
 
+unsigned long relaydb_opens(const struct relaydb *db)
+{
+	return db->backend->opens != NULL ? db->backend->opens(db) : 0;
+}
+
 int relaydb_remove(struct relaydb *db, const struct address *addresses,
 		   size_t count, bool *found_r, const char **error_r)
 {

@@ -42,6 +42,10 @@ struct relaydb_settings {
 					 * process for updates of several pages
 					 * instead of forking one for each
 					 * (start it before opening sockets) */
+	bool keep_writer;		/* a long-lived writer: keep the store
+					 * and libdb's cache open between
+					 * updates while no other program
+					 * changes the file */
 	const char *recorder;		/* relay_db_recorder ("unix:/path"), or
 					 * NULL/"": relaydb_record() writes
 					 * the store itself */
@@ -125,6 +129,11 @@ int relaydb_iterate(struct relaydb *db, relaydb_iterate_fn *fn, void *context,
  * either the old or the new store, never a mix. */
 int relaydb_replace_all(struct relaydb *db, const struct relaydb_grant *grants,
 			size_t count, const char **error_r);
+
+/* How many times DB's kept sessions (keep_open, keep_writer) were opened:
+ * once, plus once for each change of the store by another program (or a
+ * replacement of the file by a growing update). */
+unsigned long relaydb_opens(const struct relaydb *db);
 
 /* The kind of the last error reported by a function of DB. */
 enum relaydb_error_kind relaydb_error_kind(const struct relaydb *db);

@@ -76,7 +76,29 @@ struct hash_reader {
 	bool locked;		/* LOCK_SH held (within a batch) */
 	bool batching;		/* keep the lock until the batch ends */
 	int key_style;		/* -1 unknown, 0 without NUL, 1 with NUL */
-	unsigned long reopens;
+	unsigned long reopens;	/* times opened */
+};
+
+/* A write session kept open between updates (settings.keep_writer): the
+ * recorder's. libdb's cache describes the file as long as the file is
+ * exactly as this session's last update left it: same inode, size,
+ * modification and change time. An update in place stamps the
+ * modification time with nanoseconds no other update leaves
+ * (page_commit_stamped); a file found otherwise is trusted only once its
+ * times are older than the clock (hash_times_settled), as for readers. */
+struct hash_writer {
+	struct hash_session session;	/* unlocked between updates */
+	struct stat st;		/* the file after the last update */
+	bool trusted;		/* a change since would show in ST */
+	bool locked;
+	unsigned long reopens;	/* times opened */
+};
+
+/* What a hash store keeps between calls (settings.keep_open and
+ * keep_writer). */
+struct hash_state {
+	struct hash_reader *reader;
+	struct hash_writer *writer;
 };
 
 static char hash_db_message[256];
@@ -375,8 +397,8 @@ static int hash_session_begin(struct relaydb *db, bool write, bool bulk,
 	return 0;
 }
 
-/* Flush libdb's pages through page_commit, then close and unlock. */
-static int hash_session_commit(struct relaydb *db, struct hash_session *session)
+/* Flush libdb's pages through page_commit and write them to the file. */
+static int hash_session_flush(struct relaydb *db, struct hash_session *session)
 {
 	char error[256];
 	int ret;
@@ -396,11 +418,26 @@ static int hash_session_commit(struct relaydb *db, struct hash_session *session)
 		return -1;
 	}
 	session->write = false;
+	return 0;
+}
+
+/* Close a flushed session: libdb first (it may reopen a replacement by
+ * name to fsync it, which page_commit still answers), then unlock. */
+static void hash_session_close(struct hash_session *session)
+{
 	(void)session->db->close(session->db, DB_NOSYNC);
 	session->db = NULL;
 	page_commit_end();
 	close(session->fd);
 	session->fd = -1;
+}
+
+/* Flush libdb's pages through page_commit, then close and unlock. */
+static int hash_session_commit(struct relaydb *db, struct hash_session *session)
+{
+	if (hash_session_flush(db, session) < 0)
+		return -1;
+	hash_session_close(session);
 	return 0;
 }
 
@@ -500,16 +537,30 @@ static int hash_open(struct relaydb *db)
 				  "helper: %s", strerror(errno));
 		return -1;
 	}
-	if (db->settings.keep_open) {
-		struct hash_reader *reader = calloc(1, sizeof(*reader));
+	if (db->settings.keep_open || db->settings.keep_writer) {
+		struct hash_state *state = calloc(1, sizeof(*state));
 
-		if (reader == NULL) {
+		if (state == NULL
+		    || (db->settings.keep_open
+			&& (state->reader = calloc(1, sizeof(*state->reader)))
+			== NULL)
+		    || (db->settings.keep_writer
+			&& (state->writer = calloc(1, sizeof(*state->writer)))
+			== NULL)) {
+			if (state != NULL) {
+				free(state->reader);
+				free(state);
+			}
 			relaydb_set_error(db, RELAYDB_ERROR_IO, "out of memory");
 			return -1;
 		}
-		reader->session.fd = -1;
-		reader->key_style = -1;
-		db->backend_context = reader;
+		if (state->reader != NULL) {
+			state->reader->session.fd = -1;
+			state->reader->key_style = -1;
+		}
+		if (state->writer != NULL)
+			state->writer->session.fd = -1;
+		db->backend_context = state;
 	}
 	if (!db->settings.create)
 		return 0;
@@ -526,78 +577,50 @@ static int hash_open(struct relaydb *db)
 	return 0;
 }
 
-static void hash_close(struct relaydb *db)
+static struct hash_reader *hash_reader_of(const struct relaydb *db)
 {
-	struct hash_reader *reader = db->backend_context;
+	const struct hash_state *state = db->backend_context;
 
-	if (db->settings.commit_helper)
-		page_commit_helper_stop();
-
-	if (reader != NULL) {
-		hash_session_abort(&reader->session);
-		free(reader);
-		db->backend_context = NULL;
-	}
+	return state == NULL ? NULL : state->reader;
 }
 
-static int hash_write(struct relaydb *db, const struct relaydb_grant *grants,
-		      size_t count, bool keep_newer)
+static struct hash_writer *hash_writer_of(const struct relaydb *db)
 {
-	struct hash_session session;
-	size_t i, changes = 0;
+	const struct hash_state *state = db->backend_context;
 
-	if (hash_session_begin(db, true, false, &session) < 0)
-		return -1;
-	if (hash_check_key_style(db, &session) < 0) {
-		hash_session_abort(&session);
-		return -1;
-	}
-	for (i = 0; i < count; i++) {
-		char keys[2][ADDRESS_TEXT_MAX], value[32];
-		size_t nkeys = hash_keys(&grants[i].address, keys), k;
+	return state == NULL ? NULL : state->writer;
+}
 
-		snprintf(value, sizeof(value), "%lld",
-			 (long long)grants[i].when);
-		for (k = 0; k < nkeys; k++) {
-			DBT key, data;
-			int64_t stored;
-			int ret;
+/* Close the kept write session (libdb's cache goes with it). */
+static void hash_writer_drop(struct relaydb *db)
+{
+	struct hash_writer *writer = hash_writer_of(db);
 
-			if (hash_get_time(session.db, keys[k], &stored, &ret) == 0
-			    && (stored == grants[i].when
-				|| (keep_newer && stored > grants[i].when)))
-				continue;
-			if (ret != 0 && ret != DB_NOTFOUND) {
-				relaydb_set_error(db, RELAYDB_ERROR_IO,
-						  "%s: read %s: %s",
-						  db->location, keys[k],
-						  hash_strerror(ret));
-				hash_session_abort(&session);
-				return -1;
-			}
-			memset(&key, 0, sizeof(key));
-			memset(&data, 0, sizeof(data));
-			key.data = keys[k];
-			key.size = (u_int32_t)strlen(keys[k]);
-			data.data = value;
-			data.size = (u_int32_t)strlen(value);
-			ret = session.db->put(session.db, NULL, &key, &data, 0);
-			if (ret != 0) {
-				relaydb_set_error(db, RELAYDB_ERROR_IO,
-						  "%s: write %s: %s",
-						  db->location, keys[k],
-						  hash_strerror(ret));
-				hash_session_abort(&session);
-				return -1;
-			}
-			changes++;
-		}
+	if (writer == NULL)
+		return;
+	hash_session_abort(&writer->session);
+	writer->trusted = false;
+	writer->locked = false;
+}
+
+static void hash_close(struct relaydb *db)
+{
+	struct hash_state *state = db->backend_context;
+
+	if (state != NULL) {
+		if (state->writer != NULL)
+			hash_session_abort(&state->writer->session);
+		if (state->reader != NULL)
+			hash_session_abort(&state->reader->session);
+		free(state->writer);
+		free(state->reader);
+		free(state);
+		db->backend_context = NULL;
 	}
-	if (changes == 0) {
-		hash_session_abort(&session);	/* nothing to write */
-		return 0;
-	}
-	return hash_session_commit(db, &session);
+	/* After libdb closed its files: the helper holds no descriptor of
+	 * ours then. */
+	if (db->settings.commit_helper)
+		page_commit_helper_stop();
 }
 
 /* The key style of an open store, from its first key: 1 if it ends in
@@ -667,7 +690,7 @@ static bool hash_reader_current(const struct relaydb *db,
 static int hash_read_acquire(struct relaydb *db, struct hash_session **session_r,
 			     struct hash_session *scratch)
 {
-	struct hash_reader *reader = db->backend_context;
+	struct hash_reader *reader = hash_reader_of(db);
 	struct timespec now;
 
 	if (reader == NULL) {
@@ -720,7 +743,7 @@ static int hash_read_acquire(struct relaydb *db, struct hash_session **session_r
 static void hash_read_release(struct relaydb *db, struct hash_session *session,
 			      bool failed)
 {
-	struct hash_reader *reader = db->backend_context;
+	struct hash_reader *reader = hash_reader_of(db);
 
 	if (reader == NULL || failed) {
 		hash_session_abort(session);
@@ -734,7 +757,7 @@ static void hash_read_release(struct relaydb *db, struct hash_session *session,
 
 static void hash_batch(struct relaydb *db, bool begin)
 {
-	struct hash_reader *reader = db->backend_context;
+	struct hash_reader *reader = hash_reader_of(db);
 
 	if (reader == NULL)
 		return;
@@ -743,6 +766,133 @@ static void hash_batch(struct relaydb *db, bool begin)
 		(void)file_unlock(reader->session.fd);
 		reader->locked = false;
 	}
+}
+
+/* True when the kept writer's file is exactly as its last update left
+ * it. Called under LOCK_EX. */
+static bool hash_writer_current(const struct relaydb *db,
+				const struct hash_writer *writer)
+{
+	struct stat fd_st, path_st;
+
+	if (!writer->trusted || fstat(writer->session.fd, &fd_st) < 0
+	    || stat(db->location, &path_st) < 0)
+		return false;
+	return fd_st.st_nlink > 0
+	    && path_st.st_ino == writer->st.st_ino
+	    && path_st.st_dev == writer->st.st_dev
+	    && fd_st.st_size == writer->st.st_size
+	    && fd_st.st_mtim.tv_sec == writer->st.st_mtim.tv_sec
+	    && fd_st.st_mtim.tv_nsec == writer->st.st_mtim.tv_nsec
+	    && fd_st.st_ctim.tv_sec == writer->st.st_ctim.tv_sec
+	    && fd_st.st_ctim.tv_nsec == writer->st.st_ctim.tv_nsec;
+}
+
+/* Get a write session, locked LOCK_EX: a new one, or with keep_writer the
+ * kept one while hash_writer_current, else it is reopened. A new session
+ * is checked for NUL-terminated keys when CHECK_STYLE. The caller ends
+ * with hash_write_commit() or hash_write_abort(). */
+static int hash_write_acquire(struct relaydb *db, bool check_style,
+			      struct hash_session **session_r,
+			      struct hash_session *scratch)
+{
+	struct hash_writer *writer = hash_writer_of(db);
+	struct hash_session *session = writer != NULL ? &writer->session
+	    : scratch;
+
+	*session_r = session;
+	if (writer != NULL && session->db != NULL) {
+		if (file_lock(session->fd, FILE_LOCK_EXCLUSIVE,
+			      db->settings.lock_timeout_ms) < 0) {
+			int err = errno;
+
+			hash_writer_drop(db);
+			relaydb_set_error(db, err == EWOULDBLOCK
+					  ? RELAYDB_ERROR_TEMPORARY
+					  : RELAYDB_ERROR_IO,
+					  "%s: lock not obtained: %s",
+					  db->location, err == EWOULDBLOCK
+					  ? "timed out (another program holds it)"
+					  : strerror(err));
+			return -1;
+		}
+		writer->locked = true;
+		if (hash_writer_current(db, writer)) {
+			session->write = true;
+			if (page_commit_begin(session->fd, db->location) == 0)
+				return 0;
+		}
+		hash_writer_drop(db);	/* changed meanwhile: read it anew */
+	}
+	if (hash_session_begin(db, true, false, session) < 0)
+		return -1;
+	if (check_style && hash_check_key_style(db, session) < 0) {
+		hash_session_abort(session);
+		return -1;
+	}
+	if (writer != NULL) {
+		struct timespec now;
+
+		writer->locked = true;
+		writer->reopens++;
+		/* Until this session's first update, its cache is known to
+		 * match only a file whose times are already past. */
+		clock_gettime(CLOCK_REALTIME_COARSE, &now);
+		writer->trusted = fstat(session->fd, &writer->st) == 0
+		    && hash_times_settled(&writer->st, &now);
+	}
+	return 0;
+}
+
+/* Commit a write session's changes; a kept session stays open while its
+ * cache describes the file (page_commit_stamped). */
+static int hash_write_commit(struct relaydb *db, struct hash_session *session)
+{
+	struct hash_writer *writer = hash_writer_of(db);
+	struct stat st;
+	struct timespec now;
+	int stamped;
+
+	if (writer == NULL || session != &writer->session)
+		return hash_session_commit(db, session);
+	if (hash_session_flush(db, session) < 0) {
+		hash_writer_drop(db);
+		return -1;
+	}
+	stamped = page_commit_stamped(session->fd, &st);
+	if (stamped < 0) {
+		/* replaced: libdb's descriptor is the old file */
+		hash_session_close(session);
+		hash_writer_drop(db);
+		return 0;
+	}
+	clock_gettime(CLOCK_REALTIME_COARSE, &now);
+	writer->trusted = stamped == 1 || writer->trusted
+	    || hash_times_settled(&st, &now);
+	writer->st = st;
+	page_commit_end();
+	(void)file_unlock(session->fd);
+	writer->locked = false;
+	return 0;
+}
+
+/* End a write session that changed nothing, or failed (FAILED): a kept
+ * session is unlocked and kept while its cache still matches the file. */
+static void hash_write_abort(struct relaydb *db, struct hash_session *session,
+			     bool failed)
+{
+	struct hash_writer *writer = hash_writer_of(db);
+
+	if (writer == NULL || session != &writer->session || failed) {
+		hash_session_abort(session);
+		if (writer != NULL && session == &writer->session)
+			hash_writer_drop(db);
+		return;
+	}
+	page_commit_discard();
+	session->write = false;
+	(void)file_unlock(session->fd);
+	writer->locked = false;
 }
 
 static enum relaydb_lookup_result hash_lookup(struct relaydb *db,
@@ -759,7 +909,7 @@ static enum relaydb_lookup_result hash_lookup(struct relaydb *db,
 	/* Our keys have no NUL; a store made by makemap -N or postmap has
 	 * NUL-terminated keys, which sendmail and Postfix read too. */
 	for (style = 0; style < 2; style++) {
-		struct hash_reader *reader = db->backend_context;
+		struct hash_reader *reader = hash_reader_of(db);
 
 		/* A kept reader knows the store's style and tries only it. */
 		if (reader != NULL && reader->key_style >= 0
@@ -786,13 +936,69 @@ done:
 	return RELAYDB_NOTFOUND;
 }
 
+static int hash_write(struct relaydb *db, const struct relaydb_grant *grants,
+		      size_t count, bool keep_newer)
+{
+	struct hash_session scratch, *session;
+	size_t i, changes = 0;
+
+	if (hash_write_acquire(db, true, &session, &scratch) < 0)
+		return -1;
+	for (i = 0; i < count; i++) {
+		char keys[2][ADDRESS_TEXT_MAX], value[32];
+		size_t nkeys = hash_keys(&grants[i].address, keys), k;
+
+		snprintf(value, sizeof(value), "%lld",
+			 (long long)grants[i].when);
+		for (k = 0; k < nkeys; k++) {
+			DBT key, data;
+			int64_t stored;
+			int ret;
+
+			if (hash_get_time(session->db, keys[k], &stored, &ret) == 0
+			    && (stored == grants[i].when
+				|| (keep_newer && stored > grants[i].when)))
+				continue;
+			if (ret != 0 && ret != DB_NOTFOUND) {
+				relaydb_set_error(db, RELAYDB_ERROR_IO,
+						  "%s: read %s: %s",
+						  db->location, keys[k],
+						  hash_strerror(ret));
+				hash_write_abort(db, session, true);
+				return -1;
+			}
+			memset(&key, 0, sizeof(key));
+			memset(&data, 0, sizeof(data));
+			key.data = keys[k];
+			key.size = (u_int32_t)strlen(keys[k]);
+			data.data = value;
+			data.size = (u_int32_t)strlen(value);
+			ret = session->db->put(session->db, NULL, &key, &data, 0);
+			if (ret != 0) {
+				relaydb_set_error(db, RELAYDB_ERROR_IO,
+						  "%s: write %s: %s",
+						  db->location, keys[k],
+						  hash_strerror(ret));
+				hash_write_abort(db, session, true);
+				return -1;
+			}
+			changes++;
+		}
+	}
+	if (changes == 0) {
+		hash_write_abort(db, session, false);	/* nothing to write */
+		return 0;
+	}
+	return hash_write_commit(db, session);
+}
+
 static int hash_remove(struct relaydb *db, const struct address *addresses,
 		       size_t count, bool *found_r)
 {
-	struct hash_session session;
+	struct hash_session scratch, *session;
 	size_t i, changes = 0;
 
-	if (hash_session_begin(db, true, false, &session) < 0)
+	if (hash_write_acquire(db, false, &session, &scratch) < 0)
 		return -1;
 	for (i = 0; i < count; i++) {
 		char keys[2][ADDRESS_TEXT_MAX];
@@ -809,7 +1015,7 @@ static int hash_remove(struct relaydb *db, const struct address *addresses,
 			key.data = keys[k % nkeys];
 			key.size = (u_int32_t)strlen(keys[k % nkeys])
 			    + (k >= nkeys ? 1 : 0);
-			ret = session.db->del(session.db, NULL, &key, 0);
+			ret = session->db->del(session->db, NULL, &key, 0);
 			if (ret == DB_NOTFOUND)
 				continue;
 			if (ret != 0) {
@@ -817,7 +1023,7 @@ static int hash_remove(struct relaydb *db, const struct address *addresses,
 						  "%s: delete %s: %s",
 						  db->location, keys[k % nkeys],
 						  hash_strerror(ret));
-				hash_session_abort(&session);
+				hash_write_abort(db, session, true);
 				return -1;
 			}
 			if (found_r != NULL)
@@ -826,10 +1032,10 @@ static int hash_remove(struct relaydb *db, const struct address *addresses,
 		}
 	}
 	if (changes == 0) {
-		hash_session_abort(&session);
+		hash_write_abort(db, session, false);
 		return 0;
 	}
-	return hash_session_commit(db, &session);
+	return hash_write_commit(db, session);
 }
 
 /* Open a cursor on SESSION's database; on failure report it and abort. */
@@ -1082,6 +1288,15 @@ static int hash_replace_all(struct relaydb *db,
 	return 0;
 }
 
+static unsigned long hash_opens(const struct relaydb *db)
+{
+	const struct hash_reader *reader = hash_reader_of(db);
+	const struct hash_writer *writer = hash_writer_of(db);
+
+	return (reader != NULL ? reader->reopens : 0)
+	    + (writer != NULL ? writer->reopens : 0);
+}
+
 const struct relaydb_backend relaydb_backend_hash = {
 	.name = "hash",
 	.open = hash_open,
@@ -1093,4 +1308,5 @@ const struct relaydb_backend relaydb_backend_hash = {
 	.iterate = hash_iterate,
 	.replace_all = hash_replace_all,
 	.batch = hash_batch,
+	.opens = hash_opens,
 };

@@ -31,6 +31,8 @@ struct relaydb_backend {
 			   const struct relaydb_grant *grants, size_t count);
 	/* Start or end a batch of lookups (keep_open readers). */
 	void (*batch)(struct relaydb *db, bool begin);
+	/* Times a kept session was opened (keep_open, keep_writer). */
+	unsigned long (*opens)(const struct relaydb *db);
 };
 
 struct relaydb {

@@ -12,6 +12,8 @@
 #include "test-common.h"
 #include "recorder_protocol.h"
 
+#include <db.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/un.h>
 
@@ -547,6 +549,194 @@ static void test_fork(void)
 	test_end();
 }
 
+/* Write (VALUE not NULL) or delete KEY the way a program that is not
+ * relaygate would: libdb on the file in place under flock(LOCK_EX), the
+ * file's times stamped by the kernel. */
+static void foreign_update(char *key, char *value)
+{
+	int fd = open(store_path, O_RDWR | O_CLOEXEC);
+	DB *hdb;
+	DBT k, v;
+	int ret;
+
+	if (fd < 0 || flock(fd, LOCK_EX) < 0)
+		store_test_fatal("%s: open/flock: %s", store_path,
+				 strerror(errno));
+	if ((ret = db_create(&hdb, NULL, 0)) != 0
+	    || (ret = hdb->open(hdb, NULL, store_path, NULL, DB_HASH, 0, 0)) != 0)
+		store_test_fatal("%s: %s", store_path, db_strerror(ret));
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = key;
+	k.size = (u_int32_t)strlen(key);
+	if (value != NULL) {
+		v.data = value;
+		v.size = (u_int32_t)strlen(value);
+		ret = hdb->put(hdb, NULL, &k, &v, 0);
+	} else {
+		ret = hdb->del(hdb, NULL, &k, 0);
+	}
+	if (ret != 0 && ret != DB_NOTFOUND)
+		store_test_fatal("%s: %s: %s", store_path, key,
+				 db_strerror(ret));
+	if ((ret = hdb->close(hdb, DB_NOSYNC)) != 0)
+		store_test_fatal("%s: close: %s", store_path, db_strerror(ret));
+	close(fd);
+}
+
+/* The "store_opens=" of the recorder's last summary line in its log. */
+static unsigned long recorder_store_opens(void)
+{
+	char line[1024];
+	unsigned long opens = 0;
+	FILE *f = fopen(log_path, "r");
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		const char *p = strstr(line, " store_opens=");
+
+		if (strstr(line, "summary ") != NULL && p != NULL)
+			opens = strtoul(p + 13, NULL, 10);
+	}
+	if (f != NULL)
+		fclose(f);
+	return opens;
+}
+
+#define MIXED_ROUNDS 300
+
+/* Is TEXT stored with WHEN (WHEN < 0: not stored at all)? */
+static bool stored_as(struct relaydb *db, const char *text, int64_t when)
+{
+	struct address addr;
+	const char *error;
+	int64_t got;
+	enum relaydb_lookup_result result;
+
+	if (address_parse(text, &addr, &error) < 0)
+		store_test_fatal("%s: %s", text, error);
+	result = relaydb_lookup(db, &addr, &got, &error);
+	if (result == RELAYDB_TEMPFAIL)
+		store_test_fatal("lookup %s: %s", text, error);
+	if (when < 0 ? result == RELAYDB_FOUND
+	    : result != RELAYDB_FOUND || got != when) {
+		printf("# %s: %s %lld, expected %s %lld\n", text,
+		       result == RELAYDB_FOUND ? "stored" : "absent",
+		       (long long)got, when < 0 ? "absent" : "stored",
+		       (long long)when);
+		return false;
+	}
+	return true;
+}
+
+/* The recorder keeps the store and libdb's cache open between updates.
+ * Between its updates, other relaygate writers and a foreign libdb
+ * writer change the same small table, often within the same clock tick:
+ * the recorder must see every change (else it would write back a stale
+ * bucket: lost grants, or deleted ones back). */
+static void test_other_writers(void)
+{
+	char bogus[4300], text[64], value[32];
+	struct relaydb *rec, *direct;
+	struct address addr;
+	const char *error;
+	unsigned i, failed = 0, wrong = 0, opens_alone;
+	pid_t recorder;
+	int status;
+
+	test_begin("recorder's kept store sees every change by other writers "
+		   "(relaygate and foreign, same clock tick): nothing lost, "
+		   "nothing deleted comes back");
+	fresh_store();
+	(void)unlink(log_path);
+	recorder = recorder_start();
+	snprintf(bogus, sizeof(bogus), "%s/no-such-dir/relayers.db", dir);
+	rec = client_open(bogus, endpoint);
+	direct = store_test_open(store_path, 10000, false);
+	/* Alone, the recorder opens the store once (plus once per growth). */
+	for (i = 0; i < MIXED_ROUNDS; i++) {
+		snprintf(text, sizeof(text), "10.0.%u.%u", i / 256, i % 256);
+		address_parse(text, &addr, &error);
+		if (relaydb_record(rec, &addr, T_BASE + i, "u", "test",
+				   &error) < 0)
+			failed++;
+	}
+	status = recorder_stop(recorder, SIGTERM);
+	test_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	opens_alone = (unsigned)recorder_store_opens();
+	printf("# recorder alone: %u grants, store opened %u times\n",
+	       MIXED_ROUNDS, opens_alone);
+	test_assert(opens_alone >= 1 && opens_alone <= 3);
+
+	(void)unlink(log_path);
+	recorder = recorder_start();
+	for (i = 0; i < MIXED_ROUNDS; i++) {
+		/* through the recorder */
+		snprintf(text, sizeof(text), "10.1.%u.%u", i / 256, i % 256);
+		address_parse(text, &addr, &error);
+		if (relaydb_record(rec, &addr, T_BASE + i, "u", "test",
+				   &error) < 0)
+			failed++;
+		/* another relaygate writer: a grant, and a delete of the
+		 * recorder's previous grant every other round */
+		snprintf(text, sizeof(text), "10.2.%u.%u", i / 256, i % 256);
+		address_parse(text, &addr, &error);
+		if (relaydb_record(direct, &addr, T_BASE + i, "u", "test",
+				   &error) < 0)
+			failed++;
+		if (i % 2 == 1) {
+			snprintf(text, sizeof(text), "10.1.%u.%u",
+				 (i - 1) / 256, (i - 1) % 256);
+			address_parse(text, &addr, &error);
+			if (relaydb_remove(direct, &addr, 1, NULL, &error) < 0)
+				failed++;
+		}
+		/* the recorder again, then a foreign writer: a grant, and a
+		 * delete of the other writer's grant every third round */
+		snprintf(text, sizeof(text), "10.3.%u.%u", i / 256, i % 256);
+		address_parse(text, &addr, &error);
+		if (relaydb_record(rec, &addr, T_BASE + i, "u", "test",
+				   &error) < 0)
+			failed++;
+		snprintf(text, sizeof(text), "10.4.%u.%u", i / 256, i % 256);
+		snprintf(value, sizeof(value), "%lld", (long long)(T_BASE + i));
+		foreign_update(text, value);
+		if (i % 3 == 2) {
+			snprintf(text, sizeof(text), "10.2.%u.%u",
+				 (i - 1) / 256, (i - 1) % 256);
+			foreign_update(text, NULL);
+		}
+	}
+	test_assert_int_eq(failed, 0);
+	status = recorder_stop(recorder, SIGTERM);
+	test_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	printf("# mixed writers: recorder opened the store %lu times for "
+	       "%u updates\n", recorder_store_opens(), 2 * MIXED_ROUNDS);
+	/* every round but the first changed the store before the recorder's
+	 * first update of the round */
+	test_assert(recorder_store_opens() >= MIXED_ROUNDS);
+	for (i = 0; i < MIXED_ROUNDS; i++) {
+		int64_t when = T_BASE + i;
+
+		snprintf(text, sizeof(text), "10.0.%u.%u", i / 256, i % 256);
+		wrong += !stored_as(direct, text, when);
+		snprintf(text, sizeof(text), "10.1.%u.%u", i / 256, i % 256);
+		wrong += !stored_as(direct, text, i % 2 == 0
+				    && i + 1 < MIXED_ROUNDS ? -1 : when);
+		snprintf(text, sizeof(text), "10.2.%u.%u", i / 256, i % 256);
+		wrong += !stored_as(direct, text, i % 3 == 1
+				    && i + 1 < MIXED_ROUNDS ? -1 : when);
+		snprintf(text, sizeof(text), "10.3.%u.%u", i / 256, i % 256);
+		wrong += !stored_as(direct, text, when);
+		snprintf(text, sizeof(text), "10.4.%u.%u", i / 256, i % 256);
+		wrong += !stored_as(direct, text, when);
+	}
+	test_assert_int_eq(wrong, 0);
+	relaydb_close(&rec);
+	relaydb_close(&direct);
+	test_assert(store_test_verify(store_path, "after mixed writers"));
+	test_end();
+}
+
 int main(void)
 {
 	const char *root = getenv("RELAYGATE_BUILD_ROOT");
@@ -573,6 +763,7 @@ int main(void)
 	test_protocol();
 	test_absent_and_restarted();
 	test_fork();
+	test_other_writers();
 	if (test_state.failed_tests > 0) {
 		setenv("STORE_TEST_KEEP", "1", 1);
 		printf("# recorder log: %s\n", log_path);
