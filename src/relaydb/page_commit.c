@@ -72,6 +72,8 @@ static struct {
 	off_t size;
 	off_t kept;
 	off_t real_size;	/* the target's size when the update began */
+	struct stat begin_st;	/* the target when the update began (under
+				 * the lock, nobody else changes it) */
 	bool truncated;
 	/* The file renamed over the target by this update's commit: libdb
 	 * reopens it by name when it closes the map and fsyncs it. */
@@ -364,6 +366,7 @@ int page_commit_begin(int locked_fd, const char *path)
 		return -1;
 	memset(&last_stamp, 0, sizeof(last_stamp));
 	strcpy(capture.path, path);
+	capture.begin_st = st;
 	capture.dev = st.st_dev;
 	capture.ino = st.st_ino;
 	capture.size = capture.kept = capture.real_size = st.st_size;
@@ -467,16 +470,14 @@ static int commit_plan_sort(struct commit_plan *plan)
  * pages dirty that it only visited), reading each existing page once. */
 static int commit_plan_build(int fd, bool do_fsync, struct commit_plan *plan)
 {
-	struct stat st;
 	unsigned char *spare = NULL;
 	size_t i, n = 0, spare_size = 0;
 
 	memset(plan, 0, sizeof(*plan));
-	if (fstat(fd, &st) < 0)
-		return errno;
-	plan->old_size = st.st_size;
+	plan->old_size = capture.real_size;
 	plan->truncate = capture.truncated;
-	plan->kept = capture.kept < st.st_size ? capture.kept : st.st_size;
+	plan->kept = capture.kept < plan->old_size ? capture.kept
+	    : plan->old_size;
 	plan->new_size = capture.size;
 	plan->fsync = do_fsync;
 	plan->pages = calloc(capture.used + 1, sizeof(*plan->pages));
@@ -1182,16 +1183,13 @@ static int commit_plan_execute_detached(int fd, const struct commit_plan *plan)
  * readers can look. */
 static void page_commit_mark_changed(int fd, const struct stat *before)
 {
-	struct stat after;
 	struct timespec times[2];
-	time_t now = time(NULL);
+	time_t now = time(NULL);	/* the clock the kernel stamps with */
 
-	if (fstat(fd, &after) < 0)
-		return;
 	times[0].tv_sec = 0;
 	times[0].tv_nsec = UTIME_OMIT;
-	if (after.st_mtim.tv_sec > before->st_mtim.tv_sec)
-		times[1].tv_sec = after.st_mtim.tv_sec;
+	if (now > before->st_mtim.tv_sec)
+		times[1].tv_sec = now;
 	else if (before->st_mtim.tv_sec + 1 <= now + COMMIT_MTIME_LEAD_MAX)
 		times[1].tv_sec = before->st_mtim.tv_sec + 1;
 	else
@@ -1218,7 +1216,7 @@ int page_commit_finish(int locked_fd, bool do_fsync, char *error,
 		       size_t error_size)
 {
 	struct commit_plan plan;
-	struct stat before;
+	const struct stat *before = &capture.begin_st;
 	bool in_place = false;
 	int err;
 
@@ -1231,8 +1229,6 @@ int page_commit_finish(int locked_fd, bool do_fsync, char *error,
 	err = commit_plan_build(locked_fd, do_fsync, &plan);
 	capture.active = false;	/* from here on, writes are real */
 	capture.committed = true;
-	if (err == 0 && fstat(locked_fd, &before) < 0)
-		err = errno;
 	if (err == 0) {
 		if (plan.count == 0 && !plan.truncate)
 			last_stamp.set = last_stamp.unchanged = true;
@@ -1248,7 +1244,7 @@ int page_commit_finish(int locked_fd, bool do_fsync, char *error,
 		commit_plan_free(&plan);
 	}
 	if (err == 0 && in_place)
-		page_commit_mark_changed(locked_fd, &before);
+		page_commit_mark_changed(locked_fd, before);
 	page_table_free();
 	if (err != 0) {
 		memset(&last_stamp, 0, sizeof(last_stamp));

@@ -41,6 +41,7 @@ struct relaydb {
 	char *recorder;			/* copy of settings.recorder, or NULL */
 	int recorder_fd;		/* connection to the recorder, or -1 */
 	long recorder_pid;		/* the process that made it */
+	unsigned long recorder_forks;	/* forks seen when it was made */
 	const struct relaydb_backend *backend;
 	void *backend_context;
 	enum relaydb_error_kind error_kind;
