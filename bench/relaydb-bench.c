@@ -1226,9 +1226,41 @@ static int recorder_stop(struct recorder_run *rr, double *cpu_s, char *note,
 	return 0;
 }
 
+/* Run ARGV with its standard descriptors on the given files (NULL: ours)
+ * and wait for it. */
 static int spawn_wait_err(const char *const argv[], const char *in_path,
 			  const char *out_path, const char *err_path,
-			  int *status_r, struct rusage *ru);
+			  int *status_r, struct rusage *ru)
+{
+	posix_spawn_file_actions_t actions;
+	pid_t pid;
+	int ret;
+
+	posix_spawn_file_actions_init(&actions);
+	if (in_path != NULL)
+		posix_spawn_file_actions_addopen(&actions, 0, in_path,
+						 O_RDONLY, 0);
+	if (out_path != NULL)
+		posix_spawn_file_actions_addopen(&actions, 1, out_path,
+						 O_WRONLY | O_CREAT | O_TRUNC,
+						 0644);
+	if (err_path != NULL)
+		posix_spawn_file_actions_addopen(&actions, 2, err_path,
+						 O_WRONLY | O_CREAT | O_APPEND,
+						 0644);
+	ret = posix_spawn(&pid, argv[0], &actions, NULL,
+			  (char *const *)(uintptr_t)argv, environ);
+	posix_spawn_file_actions_destroy(&actions);
+	if (ret != 0) {
+		errno = ret;
+		return -1;
+	}
+	while (wait4(pid, status_r, 0, ru) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
 
 /* Put opt.prefill entries for addresses no writer uses (100.64.0.0/10)
  * into the store at PATH with vsmtprelay load, which sizes its table for
@@ -1432,40 +1464,6 @@ struct makemap_arg {
 /* Where makemap's warnings go (sendmail's safe-file checks complain about
  * world-writable parents such as /var/tmp; they cost the same either way). */
 static char makemap_log[PATH_MAX];
-
-static int spawn_wait_err(const char *const argv[], const char *in_path,
-			  const char *out_path, const char *err_path,
-			  int *status_r, struct rusage *ru)
-{
-	posix_spawn_file_actions_t actions;
-	pid_t pid;
-	int ret;
-
-	posix_spawn_file_actions_init(&actions);
-	if (in_path != NULL)
-		posix_spawn_file_actions_addopen(&actions, 0, in_path,
-						 O_RDONLY, 0);
-	if (out_path != NULL)
-		posix_spawn_file_actions_addopen(&actions, 1, out_path,
-						 O_WRONLY | O_CREAT | O_TRUNC,
-						 0644);
-	if (err_path != NULL)
-		posix_spawn_file_actions_addopen(&actions, 2, err_path,
-						 O_WRONLY | O_CREAT | O_APPEND,
-						 0644);
-	ret = posix_spawn(&pid, argv[0], &actions, NULL,
-			  (char *const *)(uintptr_t)argv, environ);
-	posix_spawn_file_actions_destroy(&actions);
-	if (ret != 0) {
-		errno = ret;
-		return -1;
-	}
-	while (wait4(pid, status_r, 0, ru) < 0) {
-		if (errno != EINTR)
-			return -1;
-	}
-	return 0;
-}
 
 static int spawn_wait(const char *const argv[], const char *in_path,
 		      const char *out_path, int *status_r, struct rusage *ru)
