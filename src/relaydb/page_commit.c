@@ -49,6 +49,21 @@
 #define HMETA_NELEM_OFFSET 88
 #define HMETA_NELEM_SIZE 4
 #define HMETA_MIN_SIZE 512
+#define HMETA_MAGIC_OFFSET 12
+#define HMETA_MAGIC 0x061561u	/* DB_HASHMAGIC, in the host's order */
+
+/* Berkeley DB 5.3 page header (db_page.h, PAGE): the fields that tie a
+ * page to others, and the item index that follows the header. */
+#define PAGE_LINKS_OFFSET 8	/* pgno, prev_pgno, next_pgno */
+#define PAGE_LINKS_SIZE 12
+#define PAGE_ENTRIES_OFFSET 20
+#define PAGE_LEVEL_OFFSET 24
+#define PAGE_TYPE_OFFSET 25
+#define PAGE_HEADER_SIZE 26
+#define PAGE_TYPE_HASH 13	/* P_HASH: a bucket or overflow page */
+#define HASH_ITEM_KEYDATA 1	/* H_KEYDATA: bytes on the page itself */
+/* At most this many data pages are checked for a partial-safe commit. */
+#define PARTIAL_PAGES_MAX 64
 
 struct captured_page {
 	off_t offset;
@@ -78,6 +93,8 @@ static struct {
 	/* The file renamed over the target by this update's commit: libdb
 	 * reopens it by name when it closes the map and fsyncs it. */
 	bool replaced;
+	/* The caller's records are independent (page_commit_allow_partial). */
+	bool allow_partial;
 	dev_t replaced_dev;
 	ino_t replaced_ino;
 	/* Descriptors already classified during this update (libdb keeps its
@@ -397,6 +414,7 @@ void page_commit_discard(void)
 	capture.truncated = false;
 	capture.replaced = false;
 	capture.known_count = 0;
+	capture.allow_partial = false;
 }
 
 void page_commit_end(void)
@@ -531,12 +549,97 @@ static int commit_plan_build(int fd, bool do_fsync, struct commit_plan *plan)
 	return 0;
 }
 
+void page_commit_allow_partial(bool allow)
+{
+	capture.allow_partial = allow;
+}
+
+/* Item I of the hash page PAGE (SIZE bytes, ENTRIES items): an item lies
+ * between its index entry and the previous item (LEN_HITEM). False unless
+ * it is in bounds and holds its bytes on the page (H_KEYDATA). */
+static bool hash_page_item(const unsigned char *page, size_t size,
+			   unsigned entries, unsigned i,
+			   const unsigned char **data_r, size_t *len_r)
+{
+	uint16_t at, end = (uint16_t)size;
+
+	memcpy(&at, page + PAGE_HEADER_SIZE + 2 * i, sizeof(at));
+	if (i > 0)
+		memcpy(&end, page + PAGE_HEADER_SIZE + 2 * (i - 1), sizeof(end));
+	if (at < PAGE_HEADER_SIZE + 2 * entries || at >= end || end > size
+	    || page[at] != HASH_ITEM_KEYDATA)
+		return false;
+	*data_r = page + at + 1;
+	*len_r = (size_t)(end - at - 1);
+	return true;
+}
+
+/* The number of items of hash page PAGE, or -1 when it is not a hash page
+ * whose items are all key/data pairs held on the page. */
+static int hash_page_entries(const unsigned char *page, size_t size)
+{
+	uint16_t entries;
+	const unsigned char *data;
+	size_t len;
+	unsigned i;
+
+	if (size <= PAGE_HEADER_SIZE || size > UINT16_MAX + 1u
+	    || page[PAGE_TYPE_OFFSET] != PAGE_TYPE_HASH)
+		return -1;
+	memcpy(&entries, page + PAGE_ENTRIES_OFFSET, sizeof(entries));
+	if (entries % 2 != 0 || PAGE_HEADER_SIZE + 2 * (size_t)entries > size)
+		return -1;
+	for (i = 0; i < entries; i++) {
+		if (!hash_page_item(page, size, entries, i, &data, &len))
+			return -1;
+	}
+	return entries;
+}
+
+/* True when the hash page went from BEFORE to AFTER by adding key/data
+ * pairs and changing data, keeping every key it had and its links to
+ * other pages: a change complete in itself, whatever happens to the other
+ * pages of the update. (A pair that moved to another page, a deletion, a
+ * record on overflow pages, a split: false.) */
+static bool hash_page_only_gains(const unsigned char *before,
+				 const unsigned char *after, size_t size)
+{
+	int old_entries = hash_page_entries(before, size);
+	int new_entries = hash_page_entries(after, size);
+	int i, j;
+
+	if (old_entries < 0 || new_entries < old_entries
+	    || memcmp(before + PAGE_LINKS_OFFSET, after + PAGE_LINKS_OFFSET,
+		      PAGE_LINKS_SIZE) != 0
+	    || before[PAGE_LEVEL_OFFSET] != after[PAGE_LEVEL_OFFSET])
+		return false;
+	for (i = 0; i < old_entries; i += 2) {
+		const unsigned char *key, *other;
+		size_t key_len, other_len;
+		bool kept = false;
+
+		(void)hash_page_item(before, size, (unsigned)old_entries,
+				     (unsigned)i, &key, &key_len);
+		for (j = 0; j < new_entries && !kept; j += 2) {
+			(void)hash_page_item(after, size, (unsigned)new_entries,
+					     (unsigned)j, &other, &other_len);
+			kept = other_len == key_len
+			    && memcmp(other, key, key_len) == 0;
+		}
+		if (!kept)
+			return false;
+	}
+	return true;
+}
+
 /* True when PLAN can be written in place page by page: at most one
  * existing data page, no new page, no truncation, and a meta page that
  * differs from the file only in LSN and element count (advisory). */
-static bool commit_plan_is_simple(const struct commit_plan *plan)
+static bool commit_plan_is_simple(int fd, const struct commit_plan *plan)
 {
 	size_t i, data_pages = 0;
+	uint32_t magic = 0;
+	bool have_magic = false;
 
 	if (plan->truncate)
 		return false;
@@ -548,12 +651,13 @@ static bool commit_plan_is_simple(const struct commit_plan *plan)
 		if (disk == NULL)
 			return false;	/* a new page: the file grows */
 		if (page->offset != 0) {
-			if (++data_pages > 1)
-				return false;
+			data_pages++;
 			continue;
 		}
 		if (page->size < HMETA_MIN_SIZE)
 			return false;
+		memcpy(&magic, disk + HMETA_MAGIC_OFFSET, sizeof(magic));
+		have_magic = true;
 		for (b = 0; b < page->size; b++) {
 			if (disk[b] == page->data[b])
 				continue;
@@ -564,6 +668,27 @@ static bool commit_plan_is_simple(const struct commit_plan *plan)
 				continue;
 			return false;
 		}
+	}
+	if (data_pages <= 1)
+		return true;
+	/* Several data pages are written one by one only for independent
+	 * records (page_commit_allow_partial), in a file in the host's byte
+	 * order, when each page only gained or changed records of its own. */
+	if (!capture.allow_partial || data_pages > PARTIAL_PAGES_MAX)
+		return false;
+	if (!have_magic
+	    && pread(fd, &magic, sizeof(magic), HMETA_MAGIC_OFFSET)
+	    != (ssize_t)sizeof(magic))
+		return false;
+	if (magic != HMETA_MAGIC)
+		return false;
+	for (i = 0; i < plan->count; i++) {
+		const struct captured_page *page = plan->pages[i];
+
+		if (page->offset != 0
+		    && !hash_page_only_gains(plan->before[i], page->data,
+					     page->size))
+			return false;
 	}
 	return true;
 }
@@ -1234,7 +1359,7 @@ int page_commit_finish(int locked_fd, bool do_fsync, char *error,
 			last_stamp.set = last_stamp.unchanged = true;
 		else if (commit_plan_changes_size(&plan))
 			err = commit_plan_execute_replace(locked_fd, &plan);
-		else if (commit_plan_is_simple(&plan)) {
+		else if (commit_plan_is_simple(locked_fd, &plan)) {
 			err = commit_plan_execute(locked_fd, &plan);
 			in_place = true;
 		} else {

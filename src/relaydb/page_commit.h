@@ -20,6 +20,15 @@ void page_commit_install(void);
  * and renames it to PATH. */
 int page_commit_begin(int locked_fd, const char *path);
 
+/* Declare that the update's changes are independent records, each
+ * complete on its own (IPv4 grants: one key each). A commit that changes
+ * several data pages, each of which only gained or changed records of its
+ * own, is then written page by page instead of by a commit process: a
+ * writer killed in the middle leaves some of the records written and the
+ * others not, never a torn page nor a record half-moved. Reset by
+ * page_commit_begin(). */
+void page_commit_allow_partial(bool allow);
+
 /* Number of pages captured so far. */
 size_t page_commit_pending(void);
 

@@ -941,6 +941,7 @@ static int hash_write(struct relaydb *db, const struct relaydb_grant *grants,
 {
 	struct hash_session scratch, *session;
 	size_t i, changes = 0;
+	bool one_key_each = true;
 
 	if (hash_write_acquire(db, true, &session, &scratch) < 0)
 		return -1;
@@ -948,6 +949,8 @@ static int hash_write(struct relaydb *db, const struct relaydb_grant *grants,
 		char keys[2][ADDRESS_TEXT_MAX], value[32];
 		size_t nkeys = hash_keys(&grants[i].address, keys), k;
 
+		if (nkeys > 1)
+			one_key_each = false;	/* IPv6: two keys together */
 		snprintf(value, sizeof(value), "%lld",
 			 (long long)grants[i].when);
 		for (k = 0; k < nkeys; k++) {
@@ -989,6 +992,9 @@ static int hash_write(struct relaydb *db, const struct relaydb_grant *grants,
 		hash_write_abort(db, session, false);	/* nothing to write */
 		return 0;
 	}
+	/* Each IPv4 grant is one key, complete on its own: an update of
+	 * several buckets may be written bucket by bucket. */
+	page_commit_allow_partial(one_key_each);
 	return hash_write_commit(db, session);
 }
 

@@ -318,6 +318,156 @@ static void test_kill_points(const char *dir)
 	relaydb_close(&db);
 }
 
+#define GROUP_SIZE 5
+
+/* Fork a writer that arms MODE/NTH for itself and records the COUNT grants
+ * SEQS in one update (relaydb_record_many, as the recorder does). Returns
+ * its wait status. */
+static int killed_group_writer(const char *path, enum fault_mode mode,
+			       unsigned nth, const uint32_t *seqs, size_t count)
+{
+	pid_t pid = store_test_fork();
+
+	if (pid == 0) {
+		struct relaydb *db = store_test_open(path, 600000, false);
+		struct relaydb_grant grants[GROUP_SIZE];
+		const char *error;
+		size_t i;
+
+		for (i = 0; i < count; i++) {
+			store_test_address(seqs[i], &grants[i].address);
+			grants[i].when = T_BASE + seqs[i];
+		}
+		fault_arm(path, mode, nth, true);
+		if (relaydb_record_many(db, grants, count, &error) < 0) {
+			dprintf(STDERR_FILENO, "record: %s\n", error);
+			_exit(3);
+		}
+		_exit(0);
+	}
+	return store_test_wait(pid);
+}
+
+/* Groups of grants in one update, the writer killed after its first or
+ * second page write (IPv4 groups: several buckets may be written one by
+ * one) or right after forking its commit process (groups with IPv6
+ * addresses, whose two keys go together). Every earlier grant stays; of
+ * an IPv4 group any subset may be there, each grant whole; a group with
+ * IPv6 is there entirely or not at all. */
+static void test_kill_groups(const char *dir)
+{
+	char path[4200];
+	struct store_test_view view;
+	struct model model;
+	struct relaydb *db;
+	const uint32_t rounds = 500, limit = rounds * 8 + 16;
+	unsigned partial = 0, whole = 0, none = 0, failures = 0;
+	uint32_t next = 0, round, seqs[GROUP_SIZE];
+	int status;
+
+	snprintf(path, sizeof(path), "%s/kill-groups.db", dir);
+	db = store_test_open(path, 600000, true);
+	model_init(&model, limit);
+	store_test_view_init(&view, limit);
+	test_begin("fault: a group of grants killed during its commit: IPv4 "
+		   "grants each whole or absent, IPv6 groups all or nothing, "
+		   "nothing earlier lost");
+	for (round = 0; round < rounds && failures == 0; round++) {
+		bool with_ipv6 = round % 4 == 3;
+		enum fault_mode mode = with_ipv6 ? FAULT_KILL_AFTER_FORK
+		    : FAULT_KILL_AFTER_WRITE;
+		unsigned n = 0, present = 0, i, shown = 0;
+		bool waited, acknowledged;
+
+		while (n < GROUP_SIZE) {
+			uint32_t seq = next++;
+
+			if (with_ipv6 || store_test_key_count(seq) == 1)
+				seqs[n++] = seq;
+		}
+		status = killed_group_writer(path, mode, 1 + round % 2, seqs,
+					     GROUP_SIZE);
+		fault_disarm();
+		store_test_wait_unlocked(path, &waited);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		acknowledged = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		if (!acknowledged && !(WIFSIGNALED(status)
+				       && WTERMSIG(status) == SIGKILL)) {
+			printf("# round %u: writer status 0x%x\n", round,
+			       (unsigned)status);
+			failures++;
+		}
+		if (!store_test_verify(path, "group kill")
+		    || !store_test_view_load(&view, db)
+		    || view.bad_keys + view.bad_values + view.disagreeing > 0) {
+			printf("# round %u: %s\n", round, view.first_problem);
+			failures++;
+			break;
+		}
+		for (i = 0; i < GROUP_SIZE; i++) {
+			uint32_t seq = seqs[i];
+
+			if (view.keys[seq] == store_test_key_count(seq)
+			    && view.value[seq] == T_BASE + seq) {
+				present++;
+				model.present[seq] = 1;
+				model.value[seq] = T_BASE + seq;
+			} else if (view.keys[seq] != 0) {
+				printf("# round %u: seq %u torn: %u keys, "
+				       "value %lld\n", round, seq,
+				       view.keys[seq],
+				       (long long)view.value[seq]);
+				failures++;
+			}
+		}
+		for (i = 0; i < limit; i++) {
+			bool ok = model.present[i]
+			    ? view.keys[i] == store_test_key_count(i)
+			      && view.value[i] == model.value[i]
+			    : view.keys[i] == 0;
+
+			if (!ok && shown++ < 5) {
+				printf("# round %u: seq %u has %u keys, value "
+				       "%lld, model %s\n", round, i,
+				       view.keys[i], (long long)view.value[i],
+				       model.present[i] ? "present" : "absent");
+				failures++;
+			}
+		}
+		if ((acknowledged || with_ipv6) && present != 0
+		    && present != GROUP_SIZE) {
+			printf("# round %u: %s group partly there (%u of %u)\n",
+			       round, acknowledged ? "acknowledged" : "IPv6",
+			       present, GROUP_SIZE);
+			failures++;
+		}
+		if (acknowledged && present != GROUP_SIZE) {
+			printf("# round %u: acknowledged, %u of %u there\n",
+			       round, present, GROUP_SIZE);
+			failures++;
+		}
+		if (present == GROUP_SIZE)
+			whole++;
+		else if (present == 0)
+			none++;
+		else
+			partial++;
+	}
+	test_assert_int_eq(failures, 0);
+	test_end();
+	printf("# group kills: %u groups of %u, whole %u, absent %u, partly "
+	       "there (IPv4, killed between bucket pages) %u\n", round,
+	       GROUP_SIZE, whole, none, partial);
+	test_begin("fault: some IPv4 groups were killed between their bucket "
+		   "pages (the page-by-page path was exercised)");
+	test_assert(partial > 0);
+	test_end();
+	store_test_view_free(&view);
+	model_free(&model);
+	relaydb_close(&db);
+}
+
 /* Record SEQ (T_BASE + SEQ) in-process; returns the relaydb result. */
 static int record_seq(struct relaydb *db, uint32_t seq, const char **error_r)
 {
@@ -574,8 +724,10 @@ int main(int argc, char **argv)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		store_test_fatal("prctl: %s", strerror(errno));
 	store_test_dir_create("fault", dir, sizeof(dir));
-	if (all || strcmp(part, "kill-points") == 0)
+	if (all || strcmp(part, "kill-points") == 0) {
 		test_kill_points(dir);
+		test_kill_groups(dir);
+	}
 	if (all || strcmp(part, "disk-full") == 0) {
 		test_disk_full(dir, false);
 		test_disk_full(dir, true);
