@@ -468,6 +468,141 @@ static void test_kill_groups(const char *dir)
 	relaydb_close(&db);
 }
 
+#define MOVES_KEYS 1200
+
+/* A foreign map, made by db5.3_load, with a bucket whose first page is
+ * full of pairs with one-byte values and continues on a second page:
+ * when a grant replaces such a value by a timestamp, Berkeley DB moves
+ * the pair to the next page of the chain, a change of two pages that
+ * belong together. Keys: the first MOVES_KEYS IPv4 seqs, put in
+ * SEQS_R (their addresses are 10.0.x.y). Returns how many. */
+static unsigned create_full_chains(const char *path, uint32_t *seqs_r)
+{
+	char input[4300], out[4096];
+	const char *argv[] = { "db5.3_load", "-T", "-t", "hash", "-c",
+		"h_ffactor=1000", "-c", "h_nelem=100", "-f", input, path, NULL };
+	unsigned n = 0;
+	uint32_t seq;
+	int status;
+	FILE *f;
+
+	snprintf(input, sizeof(input), "%s.input", path);
+	if ((f = fopen(input, "w")) == NULL)
+		store_test_fatal("%s: %s", input, strerror(errno));
+	for (seq = 0; n < MOVES_KEYS; seq++) {
+		char text[ADDRESS_TEXT_MAX];
+		struct address addr;
+
+		if (store_test_key_count(seq) != 1)
+			continue;
+		store_test_address(seq, &addr);
+		address_format(&addr, text);
+		fprintf(f, "%s\n1\n", text);
+		seqs_r[n++] = seq;
+	}
+	if (fclose(f) != 0)
+		store_test_fatal("%s: write error", input);
+	(void)unlink(path);
+	status = store_test_run(argv, out, sizeof(out));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		store_test_fatal("db5.3_load %s: %s", path, out);
+	(void)unlink(input);
+	return n;
+}
+
+/* Groups of IPv4 grants replacing one-byte values in full bucket chains,
+ * the writer killed after its first or second page write: a pair that
+ * Berkeley DB moved to another page must never be lost or doubled, so
+ * every address stays stored exactly once, with its old value or its
+ * new one, and an acknowledged group is whole. */
+static void test_kill_moves(const char *dir)
+{
+	char path[4200];
+	uint32_t keys[MOVES_KEYS], limit;
+	struct store_test_view view;
+	struct model model;
+	struct relaydb *db;
+	unsigned n, round, failures = 0, partial = 0, i;
+	int status;
+
+	snprintf(path, sizeof(path), "%s/kill-moves.db", dir);
+	n = create_full_chains(path, keys);
+	limit = keys[n - 1] + 1;
+	model_init(&model, limit);
+	for (i = 0; i < n; i++) {
+		model.present[keys[i]] = 1;
+		model.value[keys[i]] = 1;
+	}
+	db = store_test_open(path, 600000, false);
+	store_test_view_init(&view, limit);
+	test_begin("fault: grants that grow values in full bucket chains, "
+		   "killed during their commit: no pair lost or doubled");
+	for (round = 0; round < 300 && failures == 0; round++) {
+		uint32_t group[GROUP_SIZE];
+		unsigned g = 0, present = 0, shown = 0;
+		bool acknowledged, waited;
+
+		while (g < GROUP_SIZE) {
+			uint32_t seq = keys[store_test_random_below(n)];
+			unsigned j;
+
+			for (j = 0; j < g && group[j] != seq; j++)
+				;
+			if (j == g && model.value[seq] == 1)
+				group[g++] = seq;
+		}
+		status = killed_group_writer(path, FAULT_KILL_AFTER_WRITE,
+					     1 + round % 2, group, GROUP_SIZE);
+		fault_disarm();
+		store_test_wait_unlocked(path, &waited);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		acknowledged = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		if (!store_test_verify(path, "move kill")
+		    || !store_test_view_load(&view, db)
+		    || view.bad_keys + view.bad_values + view.disagreeing > 0) {
+			printf("# round %u: %s\n", round, view.first_problem);
+			failures++;
+			break;
+		}
+		for (i = 0; i < GROUP_SIZE; i++) {
+			uint32_t seq = group[i];
+
+			if (view.keys[seq] == 1 && view.value[seq] == T_BASE + seq) {
+				present++;
+				model.value[seq] = T_BASE + seq;
+			}
+		}
+		for (i = 0; i < limit; i++) {
+			bool ok = model.present[i]
+			    ? view.keys[i] == 1 && view.value[i] == model.value[i]
+			    : view.keys[i] == 0;
+
+			if (!ok && shown++ < 5) {
+				printf("# round %u: seq %u has %u keys, value "
+				       "%lld, expected %lld\n", round, i,
+				       view.keys[i], (long long)view.value[i],
+				       (long long)model.value[i]);
+				failures++;
+			}
+		}
+		if (acknowledged && present != GROUP_SIZE) {
+			printf("# round %u: acknowledged, %u of %u there\n",
+			       round, present, GROUP_SIZE);
+			failures++;
+		}
+		if (present > 0 && present < GROUP_SIZE)
+			partial++;
+	}
+	test_assert_int_eq(failures, 0);
+	test_end();
+	printf("# value-growing groups: %u rounds, partly written %u\n", round,
+	       partial);
+	store_test_view_free(&view);
+	model_free(&model);
+	relaydb_close(&db);
+}
+
 /* Record SEQ (T_BASE + SEQ) in-process; returns the relaydb result. */
 static int record_seq(struct relaydb *db, uint32_t seq, const char **error_r)
 {
@@ -727,6 +862,7 @@ int main(int argc, char **argv)
 	if (all || strcmp(part, "kill-points") == 0) {
 		test_kill_points(dir);
 		test_kill_groups(dir);
+		test_kill_moves(dir);
 	}
 	if (all || strcmp(part, "disk-full") == 0) {
 		test_disk_full(dir, false);
