@@ -9,6 +9,9 @@
  *  - one data page, plus the meta page differing only in its advisory
  *    element count, is written in place, data page first (each aligned
  *    single-page write completes or does not happen when the process dies);
+ *    so are several hash pages each of which only gained or changed
+ *    key/data pairs of its own, when the caller says its records are
+ *    independent (page_commit_allow_partial: IPv4 grants);
  *  - a change of the file's size (new pages, or libdb's truncation when it
  *    frees the last page) goes to a copy of the file renamed over it; a
  *    truncation is replayed in order with the writes around it, as libdb
