@@ -1019,6 +1019,7 @@ static int work_relaygate(struct worker *w)
 	settings.fsync = a->fsync;
 	settings.create = true;
 	settings.recorder = a->recorder;
+	settings.keep_writer = true;	/* as relaygate-pop3d's auth processes */
 	db = relaydb_open(&settings, &error);
 	if (db == NULL)
 		return worker_fail(w, "relaydb_open %s: %s", a->path, error);

@@ -1112,6 +1112,9 @@ static void pop3d_open_store(void)
 	settings.fsync = pop3d.conf.relay_db_fsync;
 	settings.create = true;
 	settings.recorder = pop3d.conf.relay_db_recorder;
+	/* The auth processes that record grants live long: each keeps the
+	 * store open between its grants while no one else changed it. */
+	settings.keep_writer = true;
 	pop3d.db = relaydb_open(&settings, &error);
 	if (pop3d.db == NULL)
 		log_fatal(EX_UNAVAILABLE, "relay store %s: %s",

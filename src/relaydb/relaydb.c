@@ -3,10 +3,12 @@
  * nothing of file formats. */
 #include "relaydb_private.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "strnum.h"
 
@@ -25,6 +27,24 @@ static void relaydb_clear_error(struct relaydb *db)
 {
 	db->error[0] = '\0';
 	db->error_kind = RELAYDB_ERROR_NONE;
+}
+
+static long process_id;
+static bool process_id_tracked;
+
+static void process_id_after_fork(void)
+{
+	process_id = (long)getpid();
+}
+
+long relaydb_process_id(void)
+{
+	if (process_id_tracked)
+		return process_id;
+	process_id = (long)getpid();
+	if (pthread_atfork(NULL, NULL, process_id_after_fork) == 0)
+		process_id_tracked = true;
+	return process_id;
 }
 
 struct relaydb *relaydb_open(const struct relaydb_settings *settings,

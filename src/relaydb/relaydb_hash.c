@@ -91,6 +91,7 @@ struct hash_writer {
 	struct stat st;		/* the file after the last update */
 	bool trusted;		/* a change since would show in ST */
 	bool locked;
+	long owner;		/* the process that opened it */
 	unsigned long reopens;	/* times opened */
 };
 
@@ -801,6 +802,12 @@ static int hash_write_acquire(struct relaydb *db, bool check_style,
 	    : scratch;
 
 	*session_r = session;
+	if (writer != NULL && session->db != NULL
+	    && writer->owner != relaydb_process_id()) {
+		/* Opened before a fork: the parent's. Closing our copies
+		 * leaves its lock and its file alone. */
+		hash_writer_drop(db);
+	}
 	if (writer != NULL && session->db != NULL) {
 		if (file_lock(session->fd, FILE_LOCK_EXCLUSIVE,
 			      db->settings.lock_timeout_ms) < 0) {
@@ -835,6 +842,7 @@ static int hash_write_acquire(struct relaydb *db, bool check_style,
 
 		writer->locked = true;
 		writer->reopens++;
+		writer->owner = relaydb_process_id();
 		/* Until this session's first update, its cache is known to
 		 * match only a file whose times are already past. */
 		clock_gettime(CLOCK_REALTIME_COARSE, &now);

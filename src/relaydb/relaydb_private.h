@@ -41,7 +41,6 @@ struct relaydb {
 	char *recorder;			/* copy of settings.recorder, or NULL */
 	int recorder_fd;		/* connection to the recorder, or -1 */
 	long recorder_pid;		/* the process that made it */
-	unsigned long recorder_forks;	/* forks seen when it was made */
 	const struct relaydb_backend *backend;
 	void *backend_context;
 	enum relaydb_error_kind error_kind;
@@ -52,6 +51,11 @@ struct relaydb {
 void relaydb_set_error(struct relaydb *db, enum relaydb_error_kind kind,
 		       const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* This process's ID, without a system call after the first: kept up to
+ * date in the child of every fork() (pthread_atfork). Connections and
+ * kept sessions belong to the process that made them. */
+long relaydb_process_id(void);
 
 extern const struct relaydb_backend relaydb_backend_hash;
 

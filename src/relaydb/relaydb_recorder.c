@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,24 +28,6 @@ static int64_t recorder_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Forks of this process, counted in the child (pthread_atfork): a
- * connection is the process's own without a getpid() call per grant. */
-static unsigned long recorder_forks;
-static bool recorder_forks_counted;
-
-static void recorder_count_fork(void)
-{
-	recorder_forks++;
-}
-
-/* Was DB's connection made by this process (not inherited by a fork)? */
-static bool recorder_connection_ours(const struct relaydb *db)
-{
-	if (recorder_forks_counted)
-		return db->recorder_forks == recorder_forks;
-	return db->recorder_pid == (long)getpid();
 }
 
 void relaydb_recorder_close(struct relaydb *db)
@@ -187,12 +168,9 @@ int relaydb_recorder_record(struct relaydb *db, const struct relaydb_grant *gran
 	const char *kind, *text;
 	unsigned attempt;
 
-	if (!recorder_forks_counted
-	    && pthread_atfork(NULL, NULL, recorder_count_fork) == 0)
-		recorder_forks_counted = true;
 	/* A connection made before a fork belongs to the parent: answers
 	 * must not go to the wrong process. The child makes its own. */
-	if (db->recorder_fd >= 0 && !recorder_connection_ours(db)) {
+	if (db->recorder_fd >= 0 && db->recorder_pid != relaydb_process_id()) {
 		close(db->recorder_fd);
 		db->recorder_fd = -1;
 	}
@@ -206,8 +184,7 @@ int relaydb_recorder_record(struct relaydb *db, const struct relaydb_grant *gran
 			db->recorder_fd = recorder_connect(db, timeout_ms);
 			if (db->recorder_fd < 0)
 				return 1;
-			db->recorder_pid = (long)getpid();
-			db->recorder_forks = recorder_forks;
+			db->recorder_pid = relaydb_process_id();
 			fresh = true;
 		}
 		if (recorder_exchange(db->recorder_fd, line, len, deadline,

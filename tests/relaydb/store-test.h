@@ -314,8 +314,12 @@ static inline int store_test_parse_args(int argc, char **argv)
 	return kept;
 }
 
-static inline struct relaydb *store_test_open(const char *path, unsigned timeout_ms,
-				       bool create)
+/* Open PATH directly (no recorder); with KEEP_WRITER as a long-lived
+ * writer that keeps the store open between its updates. */
+static inline struct relaydb *store_test_open_writer(const char *path,
+						     unsigned timeout_ms,
+						     bool create,
+						     bool keep_writer)
 {
 	struct relaydb_settings settings;
 	struct relaydb *db;
@@ -327,10 +331,17 @@ static inline struct relaydb *store_test_open(const char *path, unsigned timeout
 	settings.location = path;
 	settings.lock_timeout_ms = timeout_ms;
 	settings.create = create;
+	settings.keep_writer = keep_writer;
 	db = relaydb_open(&settings, &error);
 	if (db == NULL)
 		store_test_fatal("relaydb_open %s: %s", path, error);
 	return db;
+}
+
+static inline struct relaydb *store_test_open(const char *path, unsigned timeout_ms,
+				       bool create)
+{
+	return store_test_open_writer(path, timeout_ms, create, false);
 }
 
 /* ---- a reversible address universe ------------------------------------

@@ -737,6 +737,62 @@ static void test_other_writers(void)
 	test_end();
 }
 
+/* A direct writer that keeps the store open, forked after its first
+ * update: parent and child share the open file, and with it the lock.
+ * Each must drop what it inherited and open its own, or both would
+ * write at once from stale caches. */
+static void test_kept_writer_fork(void)
+{
+	struct relaydb *db;
+	struct address addr;
+	const char *error;
+	unsigned i, failed = 0, wrong = 0;
+	pid_t child;
+	int status;
+
+	test_begin("a direct writer keeping the store open, forked: parent "
+		   "and child record at once, nothing lost, file verifies");
+	fresh_store();
+	db = store_test_open_writer(store_path, 10000, false, true);
+	store_test_address(0, &addr);
+	test_assert(relaydb_record(db, &addr, T_BASE, "u", "test", &error) == 0);
+	child = store_test_fork();
+	for (i = 1; i <= 400; i++) {
+		uint32_t seq = (child == 0 ? 0 : 1000) + i;
+
+		store_test_address(seq, &addr);
+		if (relaydb_record(db, &addr, T_BASE + seq, "u", "test",
+				   &error) < 0)
+			failed++;
+	}
+	if (child == 0)
+		_exit(failed == 0 ? 0 : 1);
+	test_assert_int_eq(failed, 0);
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	test_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	relaydb_close(&db);
+	db = store_test_open(store_path, 10000, false);
+	for (i = 0; i <= 1400; i++) {
+		int64_t when;
+		enum relaydb_lookup_result r;
+
+		if (i > 400 && i <= 1000)
+			continue;
+		store_test_address(i, &addr);
+		r = relaydb_lookup(db, &addr, &when, &error);
+		if (r != RELAYDB_FOUND || when != T_BASE + i) {
+			if (wrong++ < 5)
+				printf("# seq %u: %s\n", i, r == RELAYDB_FOUND
+				       ? "wrong value" : "missing");
+		}
+	}
+	test_assert_int_eq(wrong, 0);
+	relaydb_close(&db);
+	test_assert(store_test_verify(store_path, "after the fork"));
+	test_end();
+}
+
 int main(void)
 {
 	const char *root = getenv("RELAYGATE_BUILD_ROOT");
@@ -764,6 +820,7 @@ int main(void)
 	test_absent_and_restarted();
 	test_fork();
 	test_other_writers();
+	test_kept_writer_fork();
 	if (test_state.failed_tests > 0) {
 		setenv("STORE_TEST_KEEP", "1", 1);
 		printf("# recorder log: %s\n", log_path);
