@@ -564,13 +564,18 @@ static bool hash_page_item(const unsigned char *page, size_t size,
 			   unsigned entries, unsigned i,
 			   const unsigned char **data_r, size_t *len_r)
 {
-	uint16_t at, end = (uint16_t)size;
+	uint16_t index;
+	size_t at, end = size;
 
-	memcpy(&at, page + PAGE_HEADER_SIZE + 2 * i, sizeof(at));
-	if (i > 0)
-		memcpy(&end, page + PAGE_HEADER_SIZE + 2 * (i - 1), sizeof(end));
-	if (at < PAGE_HEADER_SIZE + 2 * entries || at >= end || end > size
-	    || page[at] != HASH_ITEM_KEYDATA)
+	memcpy(&index, page + PAGE_HEADER_SIZE + 2 * i, sizeof(index));
+	at = index;
+	if (i > 0) {
+		memcpy(&index, page + PAGE_HEADER_SIZE + 2 * (i - 1),
+		       sizeof(index));
+		end = index;
+	}
+	if (at < PAGE_HEADER_SIZE + 2 * (size_t)entries || at >= end
+	    || end > size || page[at] != HASH_ITEM_KEYDATA)
 		return false;
 	*data_r = page + at + 1;
 	*len_r = (size_t)(end - at - 1);
