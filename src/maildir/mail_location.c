@@ -4,6 +4,7 @@
  * caller's buffer. Never touches the file system. */
 #include "mail_location.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define MAIL_LOCATION_PREFIX "maildir:"
@@ -11,7 +12,9 @@
 /* Options after PATH that only concern Dovecot's own files (indexes,
  * control files, lock files, the layout of folders other than INBOX):
  * relaygate-pop3d reads INBOX alone and ignores them, so that a
- * mail_location copied from dovecot.conf works as it is. */
+ * mail_location copied from dovecot.conf works as it is -- except that
+ * CONTROL= also says where Dovecot keeps the Maildir++ maildirsize file
+ * (mail_location_expand_control). */
 static const char *const mail_location_ignored_options[] = {
 	"INDEX", "INDEXPVT", "CONTROL", "VOLATILEDIR", "LAYOUT", NULL
 };
@@ -145,16 +148,76 @@ static int mail_location_expand_path(const char *template, const char *user,
 	return 0;
 }
 
+/* The value of option KEY ("CONTROL") after PATH in TEMPLATE (after
+ * "maildir:"), up to the next ':' or the end, or NULL. Options were
+ * checked (mail_location_check_options). */
+static const char *mail_location_option(const char *template, const char *key)
+{
+	const char *p = strchr(template, ':');
+	size_t key_len = strlen(key);
+
+	while (p != NULL && *p == ':') {
+		if (strncmp(p + 1, key, key_len) == 0 && p[1 + key_len] == '=')
+			return p + 2 + key_len;
+		p = strchr(p + 1, ':');
+	}
+	return NULL;
+}
+
+/* Expand or, with USER NULL, check the CONTROL= value of TEMPLATE (after
+ * "maildir:"). Returns 1 (expanded into PATH), 0 without CONTROL=, or -1
+ * with *ERROR_R. */
+static int mail_location_control(const char *template, const char *user,
+				 const char *home, char *path, size_t size,
+				 const char **error_r)
+{
+	static char control_error[256];
+	const char *value = mail_location_option(template, "CONTROL");
+	const char *error;
+
+	if (value == NULL)
+		return 0;
+	if (mail_location_expand_path(value, user, home, path, size,
+				      &error) < 0) {
+		snprintf(control_error, sizeof(control_error), "in CONTROL=: %s",
+			 strncmp(error, "expected maildir:PATH", 21) == 0
+			 ? "expected an absolute directory, or one starting "
+			   "with ~/ or %h (the user's home)"
+			 : error);
+		*error_r = control_error;
+		return -1;
+	}
+	return 1;
+}
+
 int mail_location_check(const char *template, const char **error_r)
 {
+	const char *rest = template + strlen(MAIL_LOCATION_PREFIX);
+
 	if (strncmp(template, MAIL_LOCATION_PREFIX,
 		    strlen(MAIL_LOCATION_PREFIX)) != 0) {
 		*error_r = "expected maildir:PATH (maildir is the only mailbox "
 		    "format)";
 		return -1;
 	}
-	return mail_location_expand_path(template + strlen(MAIL_LOCATION_PREFIX),
-					 NULL, NULL, NULL, 0, error_r);
+	if (mail_location_expand_path(rest, NULL, NULL, NULL, 0, error_r) < 0
+	    || mail_location_control(rest, NULL, NULL, NULL, 0, error_r) < 0)
+		return -1;
+	return 0;
+}
+
+int mail_location_expand_control(const char *template, const char *user,
+				 const char *home, char *path, size_t size,
+				 const char **error_r)
+{
+	if (mail_location_check(template, error_r) < 0)
+		return -1;
+	if (size == 0) {
+		*error_r = "control directory path too long";
+		return -1;
+	}
+	return mail_location_control(template + strlen(MAIL_LOCATION_PREFIX),
+				     user, home, path, size, error_r);
 }
 
 int mail_location_expand(const char *template, const char *user,

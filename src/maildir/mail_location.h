@@ -8,7 +8,8 @@
  *                   the user name, %h the home directory, %% a percent
  *                   sign; "~" after the start is just a "~".
  *
- * Dovecot's options after the path (":INDEX=...") are not supported. */
+ * Dovecot's options after the path (":INDEX=...", ":CONTROL=...", ...)
+ * are accepted; only CONTROL= has a meaning here (where maildirsize is). */
 #include <stddef.h>
 
 /* Room for an expanded path, its NUL included. */
@@ -26,5 +27,13 @@ int mail_location_check(const char *template, const char **error_r);
 int mail_location_expand(const char *template, const char *user,
 			 const char *home, char *path, size_t size,
 			 const char **error_r);
+
+/* The control directory of USER from the CONTROL= option of TEMPLATE
+ * (expanded like PATH), where Dovecot keeps the Maildir++ maildirsize
+ * file, into PATH. Returns 1, 0 when TEMPLATE has no CONTROL=, or -1 with
+ * a static message in *ERROR_R as for mail_location_expand(). */
+int mail_location_expand_control(const char *template, const char *user,
+				 const char *home, char *path, size_t size,
+				 const char **error_r);
 
 #endif

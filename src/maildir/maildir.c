@@ -33,6 +33,7 @@
 
 struct maildir {
 	char *path;
+	char *quota_dir;	/* where maildirsize is: PATH or CONTROL= */
 	int dir_fd, cur_fd, new_fd;
 	int lock_fd;
 	struct maildir_options options;
@@ -91,6 +92,7 @@ void maildir_options_init(struct maildir_options *options)
 	options->max_messages = MAILDIR_DEFAULT_MAX_MESSAGES;
 	options->max_name_len = MAILDIR_DEFAULT_MAX_NAME_LEN;
 	options->use_size_cache = true;
+	options->quota_dir = NULL;
 }
 
 /* Open the subdirectory NAME of DIR_FD; -1 with a message in ERROR. */
@@ -126,6 +128,15 @@ int maildir_open(const char *path, const struct maildir_options *options,
 		md->options = *options;
 	else
 		maildir_options_init(&md->options);
+	md->quota_dir = strdup(md->options.quota_dir != NULL
+			       ? md->options.quota_dir : path);
+	md->options.quota_dir = NULL;	/* the caller's string */
+	if (md->quota_dir == NULL) {
+		snprintf(maildir_open_error, sizeof(maildir_open_error),
+			 "%s: out of memory", path);
+		maildir_close(&md);
+		return -1;
+	}
 	md->dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (md->dir_fd < 0) {
 		snprintf(maildir_open_error, sizeof(maildir_open_error),
@@ -210,6 +221,7 @@ void maildir_close(struct maildir **mdp)
 	if (md->dir_fd >= 0)
 		close(md->dir_fd);
 	free(md->path);
+	free(md->quota_dir);
 	free(md);
 	*mdp = NULL;
 }
@@ -924,25 +936,34 @@ static int maildir_unlink_message(struct maildir *md,
  * is none, or -1 with md->quota_error. */
 static int maildir_quota_open(struct maildir *md, int *fd_r)
 {
+	char path[MAILDIR_ERROR_MAX];
 	struct stat st;
-	int fd;
+	int fd, flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK
+	    | O_CLOEXEC;
 
 	*fd_r = -1;
 	/* no O_CREAT: a new file would lack the quota definition */
-	fd = openat(md->dir_fd, MAILDIR_QUOTA_NAME,
-		    O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (strcmp(md->quota_dir, md->path) == 0)
+		fd = openat(md->dir_fd, MAILDIR_QUOTA_NAME, flags);
+	else if ((size_t)snprintf(path, sizeof(path), "%s/%s", md->quota_dir,
+				  MAILDIR_QUOTA_NAME) >= sizeof(path)) {
+		maildir_set_quota_error(md, "%s/%s: path too long",
+					md->quota_dir, MAILDIR_QUOTA_NAME);
+		return -1;
+	} else
+		fd = open(path, flags);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
-		maildir_set_quota_error(md, "cannot open %s/%s: %s", md->path,
-					MAILDIR_QUOTA_NAME,
+		maildir_set_quota_error(md, "cannot open %s/%s: %s",
+					md->quota_dir, MAILDIR_QUOTA_NAME,
 					errno == ELOOP ? "a symbolic link"
 					: strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		maildir_set_quota_error(md, "%s/%s is not a regular file",
-					md->path, MAILDIR_QUOTA_NAME);
+					md->quota_dir, MAILDIR_QUOTA_NAME);
 		close(fd);
 		return -1;
 	}
@@ -966,7 +987,7 @@ static int maildir_quota_append(struct maildir *md,
 	if (tally->count > INT_MAX || tally->bytes > INT64_MAX) {
 		maildir_set_quota_error(md, "%s/%s: %zu messages of %" PRIu64
 					" bytes are more than a line can hold",
-					md->path, MAILDIR_QUOTA_NAME,
+					md->quota_dir, MAILDIR_QUOTA_NAME,
 					tally->count, tally->bytes);
 		return -1;
 	}
@@ -977,13 +998,13 @@ static int maildir_quota_append(struct maildir *md,
 	} while (done < 0 && errno == EINTR);
 	if (done < 0) {
 		maildir_set_quota_error(md, "cannot append to %s/%s: %s",
-					md->path, MAILDIR_QUOTA_NAME,
+					md->quota_dir, MAILDIR_QUOTA_NAME,
 					strerror(errno));
 		return -1;
 	}
 	if (done != len) {
 		maildir_set_quota_error(md, "cannot append to %s/%s: %zd of "
-					"%d bytes written", md->path,
+					"%d bytes written", md->quota_dir,
 					MAILDIR_QUOTA_NAME, done, len);
 		return -1;
 	}

@@ -25,7 +25,8 @@
 /* The lock file in the Maildir's top directory. */
 #define MAILDIR_LOCK_NAME "relaygate-pop3.lock"
 
-/* The Maildir++ quota file in the Maildir's top directory (Courier's
+/* The Maildir++ quota file in the Maildir's top directory, or in the
+ * directory of Dovecot's CONTROL= (maildir_options.quota_dir) (Courier's
  * maildirquota, Dovecot's quota backend "maildir"): a first line with the
  * quota definition ("10000000S,1000C"), then lines "<bytes> <count>" that
  * readers add up. Programs that add or remove messages append a line;
@@ -40,6 +41,8 @@ struct maildir_options {
 	size_t max_messages;	/* at most this many in a snapshot */
 	size_t max_name_len;	/* longer file names are skipped */
 	bool use_size_cache;	/* read and keep maildir_size_cache.h's file */
+	const char *quota_dir;	/* the directory of maildirsize (Dovecot's
+				 * CONTROL=), or NULL: the Maildir's top */
 };
 
 struct maildir_message {

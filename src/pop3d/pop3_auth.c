@@ -103,7 +103,12 @@ static void pop3_auth_verify(struct pop3d *pop3d, const char *address_text,
 	}
 	if (mail_location_expand(pop3d->conf.mail_location, entry->user,
 				 entry->home, verified->maildir,
-				 sizeof(verified->maildir), &error) < 0) {
+				 sizeof(verified->maildir), &error) < 0
+	    || mail_location_expand_control(pop3d->conf.mail_location,
+					    entry->user, entry->home,
+					    verified->control,
+					    sizeof(verified->control),
+					    &error) < 0) {
 		log_error("pop3: event=login-failed address=%s user=%s "
 			  "reason=config error=\"%s\"", address_text,
 			  verified->user, error);

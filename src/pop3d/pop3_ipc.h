@@ -83,6 +83,7 @@ struct pop3_ipc_verified {
 	char method[8];
 	bool tls;
 	char maildir[4096];
+	char control[4096];		/* CONTROL= of mail_location, or "" */
 };
 
 struct pop3_ipc_grant {
@@ -97,6 +98,7 @@ struct pop3_ipc_session {
 	bool tls;
 	bool plaintext_auth;		/* USER and SASL PLAIN were offered */
 	char maildir[4096];
+	char control[4096];		/* where maildirsize is, or "" */
 	/* followed by the input read beyond the login */
 };
 

@@ -598,6 +598,7 @@ static void pop3_mail_new_session(const struct pop3_ipc_message *msg)
 	struct pop3_ipc_session head;
 	struct pop3_ipc_locked locked;
 	struct maildir_snapshot_stats stats;
+	struct maildir_options options;
 	struct pop3_mail_session *s;
 	const char *error, *reply = NULL;
 
@@ -611,6 +612,7 @@ static void pop3_mail_new_session(const struct pop3_ipc_message *msg)
 	head.method[sizeof(head.method) - 1] = '\0';
 	head.address_text[sizeof(head.address_text) - 1] = '\0';
 	head.maildir[sizeof(head.maildir) - 1] = '\0';
+	head.control[sizeof(head.control) - 1] = '\0';
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		close(msg->fd);
@@ -638,7 +640,10 @@ static void pop3_mail_new_session(const struct pop3_ipc_message *msg)
 				    msg->payload_len - sizeof(head));
 
 	locked.result = POP3_LOCK_OK;
-	if (maildir_open(head.maildir, NULL, &s->maildir, &error) < 0) {
+	maildir_options_init(&options);
+	if (head.control[0] != '\0')
+		options.quota_dir = head.control;	/* Dovecot's CONTROL= */
+	if (maildir_open(head.maildir, &options, &s->maildir, &error) < 0) {
 		log_error("pop3: event=mailbox-error address=%s user=%s "
 			  "mailbox=%s error=\"%s\"", s->address_text, s->user,
 			  head.maildir, error);

@@ -717,6 +717,7 @@ static void pop3d_on_login_message(struct pop3d_child *child,
 								   &conn->client,
 								   head.tls);
 		memcpy(head.maildir, conn->verified->maildir, sizeof(head.maildir));
+		memcpy(head.control, conn->verified->control, sizeof(head.control));
 		if (mail_child == NULL
 		    || pop3_ipc_send2(mail_child->watch.fd, POP3_IPC_SESSION,
 				      conn->id, &head, sizeof(head),
@@ -779,6 +780,7 @@ static void pop3d_on_auth_message(struct pop3d_child *child,
 		v->user[sizeof(v->user) - 1] = '\0';
 		v->method[sizeof(v->method) - 1] = '\0';
 		v->maildir[sizeof(v->maildir) - 1] = '\0';
+		v->control[sizeof(v->control) - 1] = '\0';
 		free(conn->verified);
 		conn->verified = v;
 		switch (v->result) {

@@ -6,7 +6,8 @@
  * message; a success is a NUL-terminated absolute path inside the buffer;
  * the small buffer succeeds exactly when the path expanded into a large
  * one fits it, with the same bytes; a template without %, ~ is the path
- * itself. */
+ * itself; the CONTROL= directory is refused with the template, else none
+ * or an absolute path. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char large[MAIL_LOCATION_PATH_MAX];
+	static char large[MAIL_LOCATION_PATH_MAX], control[MAIL_LOCATION_PATH_MAX];
+	const char *control_error;
+	int control_ret;
 	const char *parts[3] = { "", "", "" };
 	const char *check_error = NULL, *error = NULL, *small_error = NULL;
 	char *text, *small, *p;
@@ -61,6 +64,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	} else
 		FUZZ_CHECK(error != NULL);
+
+	/* the CONTROL= directory: refused with the template, else none or
+	 * an absolute path */
+	control_error = NULL;
+	control_ret = mail_location_expand_control(parts[0], parts[1], parts[2],
+						   control, sizeof(control),
+						   &control_error);
+	FUZZ_CHECK(control_ret >= -1 && control_ret <= 1);
+	if (check_ret < 0)
+		FUZZ_CHECK(control_ret < 0 && control_error == check_error);
+	if (control_ret < 0)
+		FUZZ_CHECK(control_error != NULL);
+	if (control_ret == 1) {
+		FUZZ_CHECK(memchr(control, '\0', sizeof(control)) != NULL);
+		FUZZ_CHECK(control[0] == '/');
+	}
 
 	/* exactly the bytes asked for: ASan sees any write beyond them */
 	small = malloc(small_size > 0 ? small_size : 1);

@@ -77,6 +77,14 @@ static const struct expand_case expand_cases[] = {
 	{ "maildir:/m/%u:INDEXPVT=~/p:VOLATILEDIR=/tmp/v/%u", "joe", "/h",
 	  "/m/joe", NULL, false },
 	{ "maildir:~:INDEX=/i", "joe", "/h", "/h", NULL, false },
+	/* CONTROL= must be a directory like PATH */
+	{ "maildir:~/Maildir:CONTROL=control", "joe", "/h", NULL,
+	  "in CONTROL=: expected an absolute directory, or one starting with "
+	  "~/ or %h", true },
+	{ "maildir:~/Maildir:CONTROL=", "joe", "/h", NULL,
+	  "in CONTROL=: expected an absolute directory", true },
+	{ "maildir:~/Maildir:CONTROL=/c/%d", "joe", "/h", NULL,
+	  "in CONTROL=: unknown variable", true },
 	/* ... and the others are refused */
 	{ "maildir:~/Maildir:INBOX=~/Maildir/.INBOX", "joe", "/h", NULL,
 	  "INBOX= option is not supported", true },
@@ -195,10 +203,67 @@ static void test_mail_location_too_long(void)
 	test_end();
 }
 
+struct control_case {
+	const char *template;
+	const char *user;
+	const char *home;
+	int want_ret;
+	const char *want;	/* the directory (want_ret 1), or the error */
+};
+
+static const struct control_case control_cases[] = {
+	{ "maildir:~/Maildir", "joe", "/h", 0, NULL },
+	{ "maildir:~/Maildir:INDEX=/i", "joe", "/h", 0, NULL },
+	{ "maildir:~/Maildir:CONTROL=~/control", "joe", "/home/joe", 1,
+	  "/home/joe/control" },
+	{ "maildir:/m/%u:INDEX=/i:CONTROL=/c/%u:LAYOUT=fs", "joe", "", 1,
+	  "/c/joe" },
+	{ "maildir:~/Maildir:CONTROL=%h/ctl/%u", "joe", "/h", 1, "/h/ctl/joe" },
+	{ "maildir:~/Maildir:CONTROL=~", "joe", "/h", 1, "/h" },
+	{ "maildir:/m/%u:CONTROL=~/c", "joe", "", -1,
+	  "no absolute home directory" },
+	{ "maildir:/m/x:CONTROL=/c/%u", "a/b", "", -1,
+	  "not a single path component" },
+	{ "maildir:~/Maildir:CONTROL=c", "joe", "/h", -1,
+	  "in CONTROL=: expected an absolute directory" },
+	{ "mbox:~/m:CONTROL=/c", "joe", "/h", -1, "expected maildir:PATH" },
+};
+
+static void test_mail_location_control(void)
+{
+	char path[MAIL_LOCATION_PATH_MAX], small[8];
+	const char *error;
+	size_t i;
+
+	test_begin("mail_location_expand_control: where Dovecot's CONTROL= "
+		   "puts maildirsize, expanded like PATH, or none");
+	for (i = 0; i < N_ELEMENTS(control_cases); i++) {
+		const struct control_case *c = &control_cases[i];
+		int ret;
+
+		error = NULL;
+		memset(path, 'X', sizeof(path));
+		ret = mail_location_expand_control(c->template, c->user, c->home,
+						   path, sizeof(path), &error);
+		test_assert_case(ret == c->want_ret, c->template);
+		if (ret == 1 && c->want_ret == 1)
+			test_assert_strcmp(path, c->want);
+		if (c->want_ret < 0 && error != NULL)
+			test_assert_contains(error, c->want);
+	}
+	/* too long: refused, never cut */
+	test_assert(mail_location_expand_control("maildir:~:CONTROL=/control",
+						 "joe", "/h", small,
+						 sizeof(small), &error) == -1);
+	test_assert(error != NULL && strstr(error, "too long") != NULL);
+	test_end();
+}
+
 int main(void)
 {
 	test_mail_location_expand();
 	test_mail_location_check();
 	test_mail_location_too_long();
+	test_mail_location_control();
 	return test_exit();
 }

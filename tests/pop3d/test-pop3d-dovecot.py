@@ -71,9 +71,10 @@ class Dovecot:
     sits in env.servers so that the harness stops it and prints its log
     when a case fails."""
 
-    def __init__(self, env, quota=False):
+    def __init__(self, env, quota=False, mail_location='maildir:~/Maildir'):
         self.env = env
         self.quota = quota
+        self.mail_location = mail_location
         self.conf = None
         self.dir = env.path('dc')
         self.log_path = os.path.join(self.dir, 'log', 'dovecot.log')
@@ -109,7 +110,7 @@ listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain
-mail_location = maildir:~/Maildir
+mail_location = {mail_location}
 first_valid_uid = {uid}
 last_valid_uid = {uid}
 passdb {{
@@ -129,7 +130,8 @@ service imap-login {{
     port = 0
   }}
 }}
-'''.format(d=d, uid=T.MAIL_UID, passwd=self.passwd, port=port))
+'''.format(d=d, uid=T.MAIL_UID, passwd=self.passwd, port=port,
+           mail_location=self.mail_location))
             if self.quota:
                 # Maildir++ quota: maildirsize in the Maildir's top directory
                 f.write('''mail_plugins = $mail_plugins quota
@@ -861,6 +863,61 @@ def case_quota(env):
         recalculated = f.read()
     check(recalculated == b'10485760S\n%d 2\n' % left,
           'the recalculated maildirsize: %r' % recalculated)
+    both_logs_clean(dc, s)
+
+
+@case('dovecot/quota-maildirsize-control',
+      'with mail_location maildir:~/Maildir:CONTROL=~/control in both '
+      'servers, Dovecot keeps maildirsize in the control directory, not in '
+      'the Maildir; relaygate-pop3d\'s QUIT appends its line "-<bytes> -1" '
+      'there and creates no maildirsize in the Maildir; Dovecot\'s view '
+      '(doveadm quota get) drops without a recalculation and equals what '
+      'doveadm quota recalc counts; both logs clean')
+def case_quota_control(env):
+    location = 'maildir:~/Maildir:CONTROL=~/control'
+    env.add_user('joe', PASSWORD)
+    big = (b'Subject: big, delivered without S=\n\n'
+           + b'0123456789abcdef0123456789abcdef\n' * 200)
+    bases = {'plain': deliver(env, 'plain'), 'big': deliver(env, None, big)}
+    dc = Dovecot(env, quota=True, mail_location=location).start()
+    s = env.start(mail_location=location)
+    imap = Imap(dc)
+    imap.select()
+    imap.logout()
+    doveadm_quota(dc, 'recalc')     # writes maildirsize
+    home = os.path.dirname(env.maildir('joe'))
+    quota = os.path.join(home, 'control', 'maildirsize')
+    in_maildir = os.path.join(env.maildir('joe'), 'maildirsize')
+    check(os.path.exists(quota), 'Dovecot made maildirsize in the control '
+          'directory')
+    check(not os.path.exists(in_maildir), 'and none in the Maildir')
+    with open(quota, 'rb') as f:
+        before = f.read()
+    total, count = maildirplus_usage(env)
+    got = doveadm_quota(dc, 'get')
+    check(got == {'STORAGE': kib(total), 'MESSAGE': 2},
+          'Dovecot\'s view before: %r, expected STORAGE %d MESSAGE 2'
+          % (got, kib(total)))
+    p = pop_session(env, s)
+    num = {v[1]: v[0] for v in pop_view(p)}
+    T.expect_ok(p.dele(num[bases['big']]), 'DELE of the big one')
+    got = p.quit()
+    check(got.startswith(b'+OK'), 'QUIT: %r' % got)
+    with open(quota, 'rb') as f:
+        after = f.read()
+    line = b'-%d -1\n' % len(big)
+    check(after == before + line, 'the control maildirsize gained exactly '
+          '%r: %r' % (line, after))
+    check(not os.path.exists(in_maildir), 'still no maildirsize in the '
+          'Maildir')
+    left, left_count = maildirplus_usage(env)
+    want = {'STORAGE': kib(left), 'MESSAGE': 1}
+    got = doveadm_quota(dc, 'get')
+    check(got == want, 'doveadm quota get after the POP3 QUIT: %r, expected '
+          '%r' % (got, want))
+    doveadm_quota(dc, 'recalc')
+    got = doveadm_quota(dc, 'get')
+    check(got == want, 'doveadm quota recalc counts the same: %r' % got)
     both_logs_clean(dc, s)
 
 

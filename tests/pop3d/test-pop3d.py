@@ -409,7 +409,8 @@ class Env(H.Env):
         return super().write_conf(lines, 'pop3d-%d.conf' % self.serial)
 
     def start(self, extra=(), tls=False, pop3s=False, store=None,
-              expect_start=True, pop3=True, listen=None):
+              expect_start=True, pop3=True, listen=None,
+              mail_location='maildir:~/Maildir'):
         """Start a server on free loopback ports; .address / .tls_address are
         the (host, port) of its pop3_listen / pop3s_listen endpoints."""
         for attempt in range(5):
@@ -418,7 +419,7 @@ class Env(H.Env):
             lines = ['relay_db = ' + (store or self.store),
                      'relay_window = 30m',
                      'passwd_file = ' + self.passwd,
-                     'mail_location = maildir:~/Maildir',
+                     'mail_location = ' + mail_location,
                      'pop3_listen = ' + (listen or ('127.0.0.1:%d' % port
                                                     if pop3 else '')),
                      'login_user = nobody']
