@@ -206,30 +206,42 @@ int mail_location_check(const char *template, const char **error_r)
 	return 0;
 }
 
-int mail_location_expand_control(const char *template, const char *user,
-				 const char *home, char *path, size_t size,
+/* Check TEMPLATE and a buffer of SIZE bytes (TOO_LONG when 0); *REST_R is
+ * the template after "maildir:". Returns 0 or -1 with *ERROR_R. */
+static int mail_location_prepare(const char *template, size_t size,
+				 const char *too_long, const char **rest_r,
 				 const char **error_r)
 {
 	if (mail_location_check(template, error_r) < 0)
 		return -1;
 	if (size == 0) {
-		*error_r = "control directory path too long";
+		*error_r = too_long;
 		return -1;
 	}
-	return mail_location_control(template + strlen(MAIL_LOCATION_PREFIX),
-				     user, home, path, size, error_r);
+	*rest_r = template + strlen(MAIL_LOCATION_PREFIX);
+	return 0;
 }
 
+int mail_location_expand_control(const char *template, const char *user,
+				 const char *home, char *path, size_t size,
+				 const char **error_r)
+{
+	const char *rest;
+
+	if (mail_location_prepare(template, size, "control directory path "
+				  "too long", &rest, error_r) < 0)
+		return -1;
+	return mail_location_control(rest, user, home, path, size, error_r);
+}
 int mail_location_expand(const char *template, const char *user,
 			 const char *home, char *path, size_t size,
 			 const char **error_r)
 {
-	if (mail_location_check(template, error_r) < 0)
+	const char *rest;
+
+	if (mail_location_prepare(template, size, "mailbox path too long",
+				  &rest, error_r) < 0)
 		return -1;
-	if (size == 0) {
-		*error_r = "mailbox path too long";
-		return -1;
-	}
-	return mail_location_expand_path(template + strlen(MAIL_LOCATION_PREFIX),
-					 user, home, path, size, error_r);
+	return mail_location_expand_path(rest, user, home, path, size,
+					 error_r);
 }

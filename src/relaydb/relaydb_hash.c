@@ -663,30 +663,30 @@ static bool hash_times_settled(const struct stat *st, const struct timespec *now
 	return true;
 }
 
-/* True when the kept reader still describes the file at the path: same
- * inode, still linked, same size, mtime and ctime. Called under LOCK_SH. */
-static bool hash_reader_current(const struct relaydb *db,
-				const struct hash_reader *reader)
+/* True when the file open on FD is still the one at DB's path, still
+ * linked, with ST's size, mtime and ctime: nobody changed it since ST was
+ * taken. Called under the lock. */
+static bool hash_file_unchanged(const struct relaydb *db, int fd,
+				const struct stat *st)
 {
 	struct stat fd_st, path_st;
 
-	if (fstat(reader->session.fd, &fd_st) < 0
-	    || stat(db->location, &path_st) < 0)
+	if (fstat(fd, &fd_st) < 0 || stat(db->location, &path_st) < 0)
 		return false;
 	return fd_st.st_nlink > 0
-	    && path_st.st_ino == reader->st.st_ino
-	    && path_st.st_dev == reader->st.st_dev
-	    && fd_st.st_size == reader->st.st_size
-	    && fd_st.st_mtim.tv_sec == reader->st.st_mtim.tv_sec
-	    && fd_st.st_mtim.tv_nsec == reader->st.st_mtim.tv_nsec
-	    && fd_st.st_ctim.tv_sec == reader->st.st_ctim.tv_sec
-	    && fd_st.st_ctim.tv_nsec == reader->st.st_ctim.tv_nsec;
+	    && path_st.st_ino == st->st_ino
+	    && path_st.st_dev == st->st_dev
+	    && fd_st.st_size == st->st_size
+	    && fd_st.st_mtim.tv_sec == st->st_mtim.tv_sec
+	    && fd_st.st_mtim.tv_nsec == st->st_mtim.tv_nsec
+	    && fd_st.st_ctim.tv_sec == st->st_ctim.tv_sec
+	    && fd_st.st_ctim.tv_nsec == st->st_ctim.tv_nsec;
 }
 
 /* Get a read session for a lookup, locked LOCK_SH. Without keep_open it is
  * a new session. With it, the kept session is reused while libdb's cached
  * pages are known to match the file (hash_times_settled when it was
- * opened, and hash_reader_current now); else it is reopened. Either way
+ * opened, and hash_file_unchanged now); else it is reopened. Either way
  * the caller ends with hash_read_release(). */
 static int hash_read_acquire(struct relaydb *db, struct hash_session **session_r,
 			     struct hash_session *scratch)
@@ -716,7 +716,9 @@ static int hash_read_acquire(struct relaydb *db, struct hash_session **session_r
 					  : strerror(err));
 			return -1;
 		}
-		if (reader->settled && hash_reader_current(db, reader)) {
+		if (reader->settled
+		    && hash_file_unchanged(db, reader->session.fd,
+					   &reader->st)) {
 			reader->locked = true;
 			return 0;
 		}
@@ -769,30 +771,11 @@ static void hash_batch(struct relaydb *db, bool begin)
 	}
 }
 
-/* True when the kept writer's file is exactly as its last update left
- * it. Called under LOCK_EX. */
-static bool hash_writer_current(const struct relaydb *db,
-				const struct hash_writer *writer)
-{
-	struct stat fd_st, path_st;
-
-	if (!writer->trusted || fstat(writer->session.fd, &fd_st) < 0
-	    || stat(db->location, &path_st) < 0)
-		return false;
-	return fd_st.st_nlink > 0
-	    && path_st.st_ino == writer->st.st_ino
-	    && path_st.st_dev == writer->st.st_dev
-	    && fd_st.st_size == writer->st.st_size
-	    && fd_st.st_mtim.tv_sec == writer->st.st_mtim.tv_sec
-	    && fd_st.st_mtim.tv_nsec == writer->st.st_mtim.tv_nsec
-	    && fd_st.st_ctim.tv_sec == writer->st.st_ctim.tv_sec
-	    && fd_st.st_ctim.tv_nsec == writer->st.st_ctim.tv_nsec;
-}
-
 /* Get a write session, locked LOCK_EX: a new one, or with keep_writer the
- * kept one while hash_writer_current, else it is reopened. A new session
- * is checked for NUL-terminated keys when CHECK_STYLE. The caller ends
- * with hash_write_commit() or hash_write_abort(). */
+ * kept one while the file is as its last update left it, else it is
+ * reopened. A new session is checked for NUL-terminated keys when
+ * CHECK_STYLE. The caller ends with hash_write_commit() or
+ * hash_write_abort(). */
 static int hash_write_acquire(struct relaydb *db, bool check_style,
 			      struct hash_session **session_r,
 			      struct hash_session *scratch)
@@ -824,7 +807,8 @@ static int hash_write_acquire(struct relaydb *db, bool check_style,
 			return -1;
 		}
 		writer->locked = true;
-		if (hash_writer_current(db, writer)) {
+		if (writer->trusted
+		    && hash_file_unchanged(db, session->fd, &writer->st)) {
 			session->write = true;
 			if (page_commit_begin(session->fd, db->location) == 0)
 				return 0;

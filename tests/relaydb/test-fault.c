@@ -322,11 +322,14 @@ static void test_kill_points(const char *dir)
 
 /* Fork a writer that arms MODE/NTH for itself and records the COUNT grants
  * SEQS in one update (relaydb_record_many, as the recorder does). Returns
- * its wait status. */
+ * its wait status once the store is unlocked (a commit process may finish
+ * after it) and orphans are reaped. */
 static int killed_group_writer(const char *path, enum fault_mode mode,
 			       unsigned nth, const uint32_t *seqs, size_t count)
 {
 	pid_t pid = store_test_fork();
+	bool waited;
+	int status;
 
 	if (pid == 0) {
 		struct relaydb *db = store_test_open(path, 600000, false);
@@ -345,7 +348,50 @@ static int killed_group_writer(const char *path, enum fault_mode mode,
 		}
 		_exit(0);
 	}
-	return store_test_wait(pid);
+	status = store_test_wait(pid);
+	fault_disarm();
+	store_test_wait_unlocked(path, &waited);	/* a commit process */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	return status;
+}
+
+/* After a kill: the store at PATH verifies and VIEW holds it without a
+ * bad key or value. Prints what is wrong (ROUND) otherwise. */
+static bool view_after_kill(const char *path, struct relaydb *db,
+			    struct store_test_view *view, const char *what,
+			    unsigned round)
+{
+	if (store_test_verify(path, what) && store_test_view_load(view, db)
+	    && view->bad_keys + view->bad_values + view->disagreeing == 0)
+		return true;
+	printf("# round %u: %s\n", round, view->first_problem);
+	return false;
+}
+
+/* How many seqs below LIMIT VIEW has otherwise than MODEL (each of their
+ * keys, with the model's value, or none); prints the first five. */
+static unsigned model_mismatches(const struct model *model,
+				 const struct store_test_view *view,
+				 uint32_t limit, unsigned round)
+{
+	unsigned wrong = 0;
+	uint32_t i;
+
+	for (i = 0; i < limit; i++) {
+		bool ok = model->present[i]
+		    ? view->keys[i] == store_test_key_count(i)
+		      && view->value[i] == model->value[i]
+		    : view->keys[i] == 0;
+
+		if (!ok && wrong++ < 5)
+			printf("# round %u: seq %u has %u keys, value %lld, "
+			       "model %s %lld\n", round, i, view->keys[i],
+			       (long long)view->value[i], model->present[i]
+			       ? "present" : "absent",
+			       (long long)model->value[i]);
+	}
+	return wrong;
 }
 
 /* Groups of grants in one update, the writer killed after its first or
@@ -376,8 +422,8 @@ static void test_kill_groups(const char *dir)
 		bool with_ipv6 = round % 4 == 3;
 		enum fault_mode mode = with_ipv6 ? FAULT_KILL_AFTER_FORK
 		    : FAULT_KILL_AFTER_WRITE;
-		unsigned n = 0, present = 0, i, shown = 0;
-		bool waited, acknowledged;
+		unsigned n = 0, present = 0, i;
+		bool acknowledged;
 
 		while (n < GROUP_SIZE) {
 			uint32_t seq = next++;
@@ -387,10 +433,6 @@ static void test_kill_groups(const char *dir)
 		}
 		status = killed_group_writer(path, mode, 1 + round % 2, seqs,
 					     GROUP_SIZE);
-		fault_disarm();
-		store_test_wait_unlocked(path, &waited);
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
 		acknowledged = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 		if (!acknowledged && !(WIFSIGNALED(status)
 				       && WTERMSIG(status) == SIGKILL)) {
@@ -398,10 +440,7 @@ static void test_kill_groups(const char *dir)
 			       (unsigned)status);
 			failures++;
 		}
-		if (!store_test_verify(path, "group kill")
-		    || !store_test_view_load(&view, db)
-		    || view.bad_keys + view.bad_values + view.disagreeing > 0) {
-			printf("# round %u: %s\n", round, view.first_problem);
+		if (!view_after_kill(path, db, &view, "group kill", round)) {
 			failures++;
 			break;
 		}
@@ -421,20 +460,7 @@ static void test_kill_groups(const char *dir)
 				failures++;
 			}
 		}
-		for (i = 0; i < limit; i++) {
-			bool ok = model.present[i]
-			    ? view.keys[i] == store_test_key_count(i)
-			      && view.value[i] == model.value[i]
-			    : view.keys[i] == 0;
-
-			if (!ok && shown++ < 5) {
-				printf("# round %u: seq %u has %u keys, value "
-				       "%lld, model %s\n", round, i,
-				       view.keys[i], (long long)view.value[i],
-				       model.present[i] ? "present" : "absent");
-				failures++;
-			}
-		}
+		failures += model_mismatches(&model, &view, limit, round);
 		if ((acknowledged || with_ipv6) && present != 0
 		    && present != GROUP_SIZE) {
 			printf("# round %u: %s group partly there (%u of %u)\n",
@@ -539,8 +565,8 @@ static void test_kill_moves(const char *dir)
 		   "killed during their commit: no pair lost or doubled");
 	for (round = 0; round < 300 && failures == 0; round++) {
 		uint32_t group[GROUP_SIZE];
-		unsigned g = 0, present = 0, shown = 0;
-		bool acknowledged, waited;
+		unsigned g = 0, present = 0;
+		bool acknowledged;
 
 		while (g < GROUP_SIZE) {
 			uint32_t seq = keys[store_test_random_below(n)];
@@ -553,15 +579,8 @@ static void test_kill_moves(const char *dir)
 		}
 		status = killed_group_writer(path, FAULT_KILL_AFTER_WRITE,
 					     1 + round % 2, group, GROUP_SIZE);
-		fault_disarm();
-		store_test_wait_unlocked(path, &waited);
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
 		acknowledged = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-		if (!store_test_verify(path, "move kill")
-		    || !store_test_view_load(&view, db)
-		    || view.bad_keys + view.bad_values + view.disagreeing > 0) {
-			printf("# round %u: %s\n", round, view.first_problem);
+		if (!view_after_kill(path, db, &view, "move kill", round)) {
 			failures++;
 			break;
 		}
@@ -573,19 +592,7 @@ static void test_kill_moves(const char *dir)
 				model.value[seq] = T_BASE + seq;
 			}
 		}
-		for (i = 0; i < limit; i++) {
-			bool ok = model.present[i]
-			    ? view.keys[i] == 1 && view.value[i] == model.value[i]
-			    : view.keys[i] == 0;
-
-			if (!ok && shown++ < 5) {
-				printf("# round %u: seq %u has %u keys, value "
-				       "%lld, expected %lld\n", round, i,
-				       view.keys[i], (long long)view.value[i],
-				       (long long)model.value[i]);
-				failures++;
-			}
-		}
+		failures += model_mismatches(&model, &view, limit, round);
 		if (acknowledged && present != GROUP_SIZE) {
 			printf("# round %u: acknowledged, %u of %u there\n",
 			       round, present, GROUP_SIZE);

@@ -204,24 +204,24 @@ static unsigned long check_store(const uint8_t *acked)
 	return problems;
 }
 
-/* The "largest=" of the recorder's last summary line in its log. */
-static unsigned long largest_group(void)
+/* The number after " NAME=" in the recorder's last summary line, or 0. */
+static unsigned long summary_field(const char *name)
 {
-	char line[1024];
-	unsigned long largest = 0;
+	char line[1024], key[64];
+	unsigned long value = 0;
 	FILE *f = fopen(log_path, "r");
 
+	snprintf(key, sizeof(key), " %s=", name);
 	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-		const char *p = strstr(line, " largest=");
+		const char *p = strstr(line, key);
 
 		if (strstr(line, "summary ") != NULL && p != NULL)
-			largest = strtoul(p + 9, NULL, 10);
+			value = strtoul(p + strlen(key), NULL, 10);
 	}
 	if (f != NULL)
 		fclose(f);
-	return largest;
+	return value;
 }
-
 static uint8_t *shared_acks(void)
 {
 	void *mem = mmap(NULL, TOTAL, PROT_READ | PROT_WRITE,
@@ -265,8 +265,8 @@ static void test_group_commit(void)
 	test_assert_int_eq(check_store(acked), 0);
 	test_assert(access(socket_path, F_OK) < 0);	/* removed at exit */
 	printf("# largest group of grants in one update: %lu\n",
-	       largest_group());
-	test_assert(largest_group() >= 2);
+	       summary_field("largest"));
+	test_assert(summary_field("largest") >= 2);
 	test_end();
 	munmap(acked, TOTAL);
 }
@@ -584,24 +584,6 @@ static void foreign_update(char *key, char *value)
 	close(fd);
 }
 
-/* The "store_opens=" of the recorder's last summary line in its log. */
-static unsigned long recorder_store_opens(void)
-{
-	char line[1024];
-	unsigned long opens = 0;
-	FILE *f = fopen(log_path, "r");
-
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-		const char *p = strstr(line, " store_opens=");
-
-		if (strstr(line, "summary ") != NULL && p != NULL)
-			opens = strtoul(p + 13, NULL, 10);
-	}
-	if (f != NULL)
-		fclose(f);
-	return opens;
-}
-
 #define MIXED_ROUNDS 300
 
 /* Is TEXT stored with WHEN (WHEN < 0: not stored at all)? */
@@ -662,7 +644,7 @@ static void test_other_writers(void)
 	}
 	status = recorder_stop(recorder, SIGTERM);
 	test_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	opens_alone = (unsigned)recorder_store_opens();
+	opens_alone = (unsigned)summary_field("store_opens");
 	printf("# recorder alone: %u grants, store opened %u times\n",
 	       MIXED_ROUNDS, opens_alone);
 	test_assert(opens_alone >= 1 && opens_alone <= 3);
@@ -710,10 +692,10 @@ static void test_other_writers(void)
 	status = recorder_stop(recorder, SIGTERM);
 	test_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	printf("# mixed writers: recorder opened the store %lu times for "
-	       "%u updates\n", recorder_store_opens(), 2 * MIXED_ROUNDS);
+	       "%u updates\n", summary_field("store_opens"), 2 * MIXED_ROUNDS);
 	/* every round but the first changed the store before the recorder's
 	 * first update of the round */
-	test_assert(recorder_store_opens() >= MIXED_ROUNDS);
+	test_assert(summary_field("store_opens") >= MIXED_ROUNDS);
 	for (i = 0; i < MIXED_ROUNDS; i++) {
 		int64_t when = T_BASE + i;
 
