@@ -15,7 +15,10 @@
  *  r  the rows of a, with relay_db_recorder set: relaydb_record() hands
  *     each grant to a relaygate-recorder started for the run, which
  *     writes the grants of each event-loop round in one update (group
- *     commit); 1 writer, N back to back, N paced.
+ *     commit); 1 writer, N back to back, N paced;
+ *  rf the floor of rp: the same paced writers and client code, the
+ *     recorder replaced by a process that answers "ok" at once and never
+ *     touches the store (what the machine's wake-ups and scheduling cost).
  *
  * Every measurement runs in freshly forked processes: the parent never
  * opens a store, so the page-commit I/O hooks that relaydb installs in
@@ -40,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -1182,6 +1186,102 @@ static void recorder_start(struct recorder_run *rr, const char *id,
 	die("%s did not listen within 5 s (see %s)", opt.recorder, rr->log);
 }
 
+/* The floor server of row rf: accept on LISTENER (a unix socket), answer
+ * every whole line with "ok", until SIGTERM. One process, one epoll loop,
+ * as the recorder, but no store. */
+static void floor_serve(int listener) __attribute__((noreturn));
+static void floor_serve(int listener)
+{
+	struct epoll_event ev, events[64];
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	if (ep < 0)
+		_exit(70);
+	ev.events = EPOLLIN;
+	ev.data.fd = listener;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, listener, &ev) < 0)
+		_exit(70);
+	for (;;) {
+		int n = epoll_wait(ep, events, 64, -1), i;
+
+		for (i = 0; i < n; i++) {
+			int fd = events[i].data.fd;
+			char in[4096], out[4096];
+			size_t lines = 0, k;
+			ssize_t got;
+
+			if (fd == listener) {
+				int c = accept(listener, NULL, NULL);
+
+				ev.events = EPOLLIN;
+				ev.data.fd = c;
+				if (c >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, c,
+							&ev) < 0)
+					close(c);
+				continue;
+			}
+			got = recv(fd, in, sizeof(in), 0);
+			if (got <= 0) {
+				close(fd);
+				continue;
+			}
+			for (k = 0; k < (size_t)got; k++)
+				lines += in[k] == '\n';
+			for (k = 0; k < lines && 3 * k + 3 <= sizeof(out); k++)
+				memcpy(out + 3 * k, "ok\n", 3);
+			if (lines > 0 && send(fd, out, 3 * k, MSG_NOSIGNAL) < 0)
+				close(fd);
+		}
+	}
+}
+
+/* Start the floor server of row ID in a child; RR as recorder_start. */
+static void floor_start(struct recorder_run *rr, const char *id)
+{
+	char sock[PATH_MAX], name[64];
+	struct sockaddr_un sun;
+	int listener;
+
+	snprintf(name, sizeof(name), "floor-%s.sock", id);
+	work_path(sock, sizeof(sock), name);
+	rr->log[0] = '\0';
+	memset(&sun, 0, sizeof(sun));
+	if (strlen(sock) >= sizeof(sun.sun_path))
+		die("socket path too long (use a shorter -d): %s", sock);
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, sock, strlen(sock) + 1);
+	snprintf(rr->endpoint, sizeof(rr->endpoint), "unix:%s", sock);
+	(void)unlink(sock);
+	listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (listener < 0 || bind(listener, (struct sockaddr *)&sun,
+				 sizeof(sun)) < 0 || listen(listener, 512) < 0)
+		die("floor socket %s: %s", sock, strerror(errno));
+	fflush(NULL);
+	rr->pid = fork();
+	if (rr->pid < 0)
+		die("fork: %s", strerror(errno));
+	if (rr->pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0UL, 0UL, 0UL);
+		floor_serve(listener);
+	}
+	close(listener);
+}
+
+/* Stop the floor server; its CPU seconds go to *CPU_S. */
+static void floor_stop(struct recorder_run *rr, double *cpu_s)
+{
+	struct rusage ru;
+	int status;
+
+	kill(rr->pid, SIGTERM);
+	while (wait4(rr->pid, &status, 0, &ru) < 0) {
+		if (errno != EINTR)
+			die("wait4: %s", strerror(errno));
+	}
+	*cpu_s = (double)(timeval_ns(&ru.ru_utime) + timeval_ns(&ru.ru_stime))
+	    / 1e9;
+}
+
 /* Stop the recorder with SIGTERM; its CPU seconds go to *CPU_S, and its
  * summary (updates, largest group) into NOTE. Returns -1 if it did not
  * exit 0. */
@@ -1298,9 +1398,16 @@ static void prefill_store(const char *path)
 	(void)unlink(list);
 }
 
+/* Who takes the grants of a run_relaygate() row. */
+enum grant_path {
+	GRANT_DIRECT,		/* each writer updates the store itself */
+	GRANT_RECORDER,		/* through a relaygate-recorder */
+	GRANT_FLOOR,		/* to a server that answers "ok" at once */
+};
+
 static void run_relaygate(const char *id, const char *label, const char *file,
 			  unsigned procs, uint64_t grants, bool fsync,
-			  double rate, bool through_recorder)
+			  double rate, enum grant_path grant_path)
 {
 	char path[PATH_MAX], recorder_note[160] = "";
 	struct recorder_run rr;
@@ -1317,19 +1424,28 @@ static void run_relaygate(const char *id, const char *label, const char *file,
 	a.create = true;
 	a.rate_per_proc = rate / procs;
 	a.recorder = NULL;
-	if (through_recorder) {
+	if (grant_path == GRANT_RECORDER)
 		recorder_start(&rr, id, path, fsync);
+	else if (grant_path == GRANT_FLOOR)
+		floor_start(&rr, id);
+	if (grant_path != GRANT_DIRECT)
 		a.recorder = rr.endpoint;
-	}
 	r = result_new(id, label, "grants", procs);
 	run_workers(procs, grants, true, false, work_relaygate, &a, &o);
-	if (through_recorder) {
+	if (grant_path == GRANT_RECORDER) {
 		double cpu_s = 0;
 
 		if (recorder_stop(&rr, &cpu_s, recorder_note,
 				  sizeof(recorder_note)) < 0)
 			o.failed = true;
 		o.cpu_s += cpu_s;
+	} else if (grant_path == GRANT_FLOOR) {
+		double cpu_s = 0;
+
+		floor_stop(&rr, &cpu_s);
+		o.cpu_s += cpu_s;
+		snprintf(recorder_note, sizeof(recorder_note), "no store: "
+			 "answered at once, its CPU included");
 	}
 	outcome_to_result(&o, r);
 	r->has_forks = BENCH_HAVE_PROFILE;
@@ -1348,7 +1464,8 @@ static void run_relaygate(const char *id, const char *label, const char *file,
 			 "kept up with only %.0f of %.0f/s offered",
 			 len > 0 ? "; " : "", r->rate, rate);
 	}
-	store_register(path, label, (int64_t)(o.done + opt.prefill));
+	if (grant_path != GRANT_FLOOR)
+		store_register(path, label, (int64_t)(o.done + opt.prefill));
 	result_print_line(r);
 }
 
@@ -2162,6 +2279,17 @@ static int print_summary(void)
 	}
 	print_ratio("raw-put ceiling / relaygate 1 writer (headroom)", "d", "a1");
 	print_ratio("relaygate fsync=false / fsync=true (1 writer)", "a1", "af");
+	{
+		const struct result *rp = result_find("rp"),
+		    *rf = result_find("rf");
+
+		/* The floor is what the same paced clients see from a server
+		 * that does nothing: the machine's wake-ups and scheduling. */
+		if (rp != NULL && rf != NULL)
+			printf("  %-58s p50 %.0f / %.0f us, p99 %.0f / %.0f us\n",
+			       "recorder paced (rp) / its floor (rf), latency",
+			       rp->p50_us, rf->p50_us, rp->p99_us, rf->p99_us);
+	}
 
 	printf("\n== Targets ==\n");
 	r = result_find("a1");
@@ -2354,13 +2482,13 @@ static void run_recorder_rows(void)
 
 	if (want("r1"))
 		run_relaygate("r1", "recorder, 1 writer", "recorder-1w.db", 1,
-			      opt.grants, false, 0, true);
+			      opt.grants, false, 0, GRANT_RECORDER);
 	if (want("r8") || want("rN")) {
 		snprintf(id, sizeof(id), "r%u", opt.writers);
 		snprintf(label, sizeof(label), "recorder, %u writers",
 			 opt.writers);
 		run_relaygate(id, label, "recorder-Nw.db", opt.writers,
-			      opt.grants, false, 0, true);
+			      opt.grants, false, 0, GRANT_RECORDER);
 	}
 	if (want("rp") && opt.paced_rate > 0) {
 		uint64_t per = (uint64_t)(opt.paced_rate * opt.paced_seconds /
@@ -2369,7 +2497,16 @@ static void run_recorder_rows(void)
 		snprintf(label, sizeof(label), "recorder, %u writers paced, "
 			 "%.0f/s offered", opt.writers, opt.paced_rate);
 		run_relaygate("rp", label, "recorder-paced.db", opt.writers, per,
-			      false, opt.paced_rate, true);
+			      false, opt.paced_rate, GRANT_RECORDER);
+	}
+	if (want("rf") && opt.paced_rate > 0) {
+		uint64_t per = (uint64_t)(opt.paced_rate * opt.paced_seconds /
+					  opt.writers) + 1;
+
+		snprintf(label, sizeof(label), "floor of rp: no store, %.0f/s "
+			 "offered", opt.paced_rate);
+		run_relaygate("rf", label, "floor-paced.db", opt.writers, per,
+			      false, opt.paced_rate, GRANT_FLOOR);
 	}
 }
 
@@ -2460,7 +2597,7 @@ static void usage(FILE *out)
 "                           avoid tmpfs)\n"
 "  -k, --keep               keep the work directory\n"
 "  -s, --sections LIST      comma list of a,b,c,d,e,f,g,p,r or run ids (a1,a8,\n"
-"                           ap,af,b1,b8,c,d,e,f,g,p,r1,r8,rp); default all\n"
+"                           ap,af,b1,b8,c,d,e,f,g,p,r1,r8,rp,rf); default all\n"
 "  -w, --writers N          processes in the multi-process runs (default 8)\n"
 "  -n, --grants N           grants per writer, relaygate runs (20000)\n"
 "      --fsync-grants N     grants in the fsync=true run (2000)\n"
@@ -2744,7 +2881,7 @@ int main(int argc, char **argv)
 		       "process, new address per grant, value now ==\n");
 	if (want("a1"))
 		run_relaygate("a1", "relaygate, 1 writer", "relaygate-1w.db", 1,
-			      opt.grants, false, 0, false);
+			      opt.grants, false, 0, GRANT_DIRECT);
 	if (want("a8") || want("aN")) {
 		char id[16], label[80], file[64];
 
@@ -2753,7 +2890,7 @@ int main(int argc, char **argv)
 			 opt.writers);
 		snprintf(file, sizeof(file), "relaygate-%uw.db", opt.writers);
 		run_relaygate(id, label, file, opt.writers, opt.grants, false, 0,
-			      false);
+			      GRANT_DIRECT);
 	}
 	if (want("ap") && opt.paced_rate > 0) {
 		char label[80], file[64];
@@ -2764,14 +2901,14 @@ int main(int argc, char **argv)
 			 "%.0f/s offered", opt.writers, opt.paced_rate);
 		snprintf(file, sizeof(file), "relaygate-paced.db");
 		run_relaygate("ap", label, file, opt.writers, per, false,
-			      opt.paced_rate, false);
+			      opt.paced_rate, GRANT_DIRECT);
 	}
 	if (want("af"))
 		run_relaygate("af", "relaygate, 1 writer, fsync = true",
 			      "relaygate-fsync.db", 1, opt.fsync_grants, true, 0,
-			      false);
+			      GRANT_DIRECT);
 
-	if (want("r1") || want("r8") || want("rp")) {
+	if (want("r1") || want("r8") || want("rp") || want("rf")) {
 		printf("\n== r. relaygate through relaygate-recorder: "
 		       "relaydb_record() with relay_db_recorder set ==\n");
 		if (access(opt.recorder, X_OK) < 0)
