@@ -1125,28 +1125,55 @@ struct recorder_run {
 	char log[PATH_MAX];
 };
 
+/* The unix socket NAME in the work directory: its address in *SUN and
+ * "unix:PATH" in RR's endpoint. */
+static void run_socket(struct recorder_run *rr, const char *name,
+		       struct sockaddr_un *sun)
+{
+	char sock[PATH_MAX];
+
+	work_path(sock, sizeof(sock), name);
+	memset(sun, 0, sizeof(*sun));
+	if (strlen(sock) >= sizeof(sun->sun_path))
+		die("socket path too long (use a shorter -d): %s", sock);
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, sock, strlen(sock) + 1);
+	snprintf(rr->endpoint, sizeof(rr->endpoint), "unix:%s", sock);
+}
+
+/* SIGTERM to RR's process, wait for it; its CPU seconds go to *CPU_S.
+ * Returns its wait status. */
+static int run_stop(struct recorder_run *rr, double *cpu_s)
+{
+	struct rusage ru;
+	int status;
+
+	kill(rr->pid, SIGTERM);
+	while (wait4(rr->pid, &status, 0, &ru) < 0) {
+		if (errno != EINTR)
+			die("wait4: %s", strerror(errno));
+	}
+	*cpu_s = (double)(timeval_ns(&ru.ru_utime) + timeval_ns(&ru.ru_stime))
+	    / 1e9;
+	return status;
+}
+
 /* Start a relaygate-recorder (-F) for the store at PATH and wait until
  * its socket answers. */
 static void recorder_start(struct recorder_run *rr, const char *id,
 			   const char *path, bool fsync)
 {
-	char conf[PATH_MAX], sock[PATH_MAX], name[64];
+	char conf[PATH_MAX], name[64];
 	struct sockaddr_un sun;
 	FILE *f;
 	int i;
 
 	snprintf(name, sizeof(name), "recorder-%s.conf", id);
 	work_path(conf, sizeof(conf), name);
-	snprintf(name, sizeof(name), "recorder-%s.sock", id);
-	work_path(sock, sizeof(sock), name);
 	snprintf(name, sizeof(name), "recorder-%s.log", id);
 	work_path(rr->log, sizeof(rr->log), name);
-	memset(&sun, 0, sizeof(sun));
-	if (strlen(sock) >= sizeof(sun.sun_path))
-		die("socket path too long (use a shorter -d): %s", sock);
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, sock, strlen(sock) + 1);
-	snprintf(rr->endpoint, sizeof(rr->endpoint), "unix:%s", sock);
+	snprintf(name, sizeof(name), "recorder-%s.sock", id);
+	run_socket(rr, name, &sun);
 	f = fopen(conf, "w");
 	if (f == NULL)
 		die("create %s: %s", conf, strerror(errno));
@@ -1238,24 +1265,18 @@ static void floor_serve(int listener)
 /* Start the floor server of row ID in a child; RR as recorder_start. */
 static void floor_start(struct recorder_run *rr, const char *id)
 {
-	char sock[PATH_MAX], name[64];
+	char name[64];
 	struct sockaddr_un sun;
 	int listener;
 
 	snprintf(name, sizeof(name), "floor-%s.sock", id);
-	work_path(sock, sizeof(sock), name);
 	rr->log[0] = '\0';
-	memset(&sun, 0, sizeof(sun));
-	if (strlen(sock) >= sizeof(sun.sun_path))
-		die("socket path too long (use a shorter -d): %s", sock);
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, sock, strlen(sock) + 1);
-	snprintf(rr->endpoint, sizeof(rr->endpoint), "unix:%s", sock);
-	(void)unlink(sock);
+	run_socket(rr, name, &sun);
+	(void)unlink(sun.sun_path);
 	listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (listener < 0 || bind(listener, (struct sockaddr *)&sun,
 				 sizeof(sun)) < 0 || listen(listener, 512) < 0)
-		die("floor socket %s: %s", sock, strerror(errno));
+		die("floor socket %s: %s", sun.sun_path, strerror(errno));
 	fflush(NULL);
 	rr->pid = fork();
 	if (rr->pid < 0)
@@ -1267,40 +1288,17 @@ static void floor_start(struct recorder_run *rr, const char *id)
 	close(listener);
 }
 
-/* Stop the floor server; its CPU seconds go to *CPU_S. */
-static void floor_stop(struct recorder_run *rr, double *cpu_s)
-{
-	struct rusage ru;
-	int status;
-
-	kill(rr->pid, SIGTERM);
-	while (wait4(rr->pid, &status, 0, &ru) < 0) {
-		if (errno != EINTR)
-			die("wait4: %s", strerror(errno));
-	}
-	*cpu_s = (double)(timeval_ns(&ru.ru_utime) + timeval_ns(&ru.ru_stime))
-	    / 1e9;
-}
-
 /* Stop the recorder with SIGTERM; its CPU seconds go to *CPU_S, and its
  * summary (updates, largest group) into NOTE. Returns -1 if it did not
  * exit 0. */
 static int recorder_stop(struct recorder_run *rr, double *cpu_s, char *note,
 			 size_t size)
 {
-	struct rusage ru;
 	char line[512];
 	unsigned long updates = 0, grants = 0, largest = 0;
-	int status;
+	int status = run_stop(rr, cpu_s);
 	FILE *f;
 
-	kill(rr->pid, SIGTERM);
-	while (wait4(rr->pid, &status, 0, &ru) < 0) {
-		if (errno != EINTR)
-			die("wait4: %s", strerror(errno));
-	}
-	*cpu_s = (double)(timeval_ns(&ru.ru_utime) + timeval_ns(&ru.ru_stime))
-	    / 1e9;
 	f = fopen(rr->log, "r");
 	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
 		const char *u = strstr(line, " updates="),
@@ -1442,7 +1440,7 @@ static void run_relaygate(const char *id, const char *label, const char *file,
 	} else if (grant_path == GRANT_FLOOR) {
 		double cpu_s = 0;
 
-		floor_stop(&rr, &cpu_s);
+		(void)run_stop(&rr, &cpu_s);
 		o.cpu_s += cpu_s;
 		snprintf(recorder_note, sizeof(recorder_note), "no store: "
 			 "answered at once, its CPU included");
