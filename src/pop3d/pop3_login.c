@@ -244,6 +244,38 @@ static void pop3_login_hand_over(void)
 	pop3_login_end("handed-over");
 }
 
+/* The answer to a bad command, TEXT without "-ERR " and CRLF. The one
+ * that reaches pop3_max_bad_commands says so in the same line and ends
+ * the connection: one reply per command (RFC 1939 section 3), so that a
+ * pipelining client (RFC 2449) never reads a reply it did not ask for. */
+static void pop3_login_bad_command(const char *text)
+{
+	login.bad_commands++;
+	if (login.bad_commands
+	    >= (unsigned)login.pop3d->conf.pop3_max_bad_commands) {
+		pop3_stream_printf(&login.stream,
+				   "-ERR %s Too many bad commands.\r\n", text);
+		pop3_login_end("bad-commands");
+	} else
+		pop3_stream_printf(&login.stream, "-ERR %s\r\n", text);
+}
+
+/* The answer to a failed login, REPLY (LEN bytes, a whole "-ERR ..."
+ * line without CRLF): USER is forgotten, and the failure that reaches
+ * POP3D_AUTH_FAILURES_MAX says so in the same line and ends the
+ * connection. */
+static void pop3_login_failed(const char *reply, size_t len)
+{
+	login.auth_failures++;
+	login.user[0] = '\0';
+	pop3_stream_write(&login.stream, reply, len);
+	if (login.auth_failures >= POP3D_AUTH_FAILURES_MAX) {
+		pop3_stream_puts(&login.stream, " Too many failed logins.\r\n");
+		pop3_login_end("auth-failures");
+	} else
+		pop3_stream_puts(&login.stream, "\r\n");
+}
+
 /* Send a login request to the session process and relay its answer. */
 static void pop3_login_attempt(enum login_method method, const char *user,
 			       const char *secret)
@@ -276,10 +308,8 @@ static void pop3_login_attempt(enum login_method method, const char *user,
 			 log_sanitize(user, shown, sizeof(shown)),
 			 login_method_name(method),
 			 problem != NULL ? problem : "secret too long");
-		pop3_stream_puts(&login.stream,
-				 "-ERR [AUTH] Authentication failed.\r\n");
-		login.auth_failures++;
-		login.user[0] = '\0';
+		pop3_login_failed("-ERR [AUTH] Authentication failed.",
+				  strlen("-ERR [AUTH] Authentication failed."));
 		return;
 	}
 	/* answers already queued go out first */
@@ -324,10 +354,22 @@ static void pop3_login_attempt(enum login_method method, const char *user,
 			return;
 		}
 	}
-	pop3_stream_write(&login.stream, reply, (size_t)got);
-	pop3_stream_puts(&login.stream, "\r\n");
-	login.auth_failures++;
-	login.user[0] = '\0';
+	pop3_login_failed(reply, (size_t)got);
+}
+
+/* RFC 5034 section 4: a response that cannot be decoded fails the AUTH
+ * command; it counts as a failed login. */
+static void pop3_login_sasl_invalid(const char *error)
+{
+	char reply[160];
+	int n = snprintf(reply, sizeof(reply),
+			 "-ERR [AUTH] Invalid SASL PLAIN response: %s.", error);
+
+	log_info("pop3: event=login-failed address=%s user=\"\" method=%s "
+		 "reason=malformed error=\"%s\"", login.client->address_text,
+		 login_method_name(LOGIN_METHOD_PLAIN), error);
+	pop3_login_failed(reply, n < 0 ? 0 : (size_t)n < sizeof(reply) ?
+			  (size_t)n : sizeof(reply) - 1);
 }
 
 static void pop3_login_auth(struct pop3_command *cmd)
@@ -349,8 +391,7 @@ static void pop3_login_auth(struct pop3_command *cmd)
 		return;
 	}
 	if (cmd->argc > 2) {
-		pop3_stream_puts(&login.stream, "-ERR Too many arguments.\r\n");
-		login.bad_commands++;
+		pop3_login_bad_command("Too many arguments.");
 		return;
 	}
 	if (!pop3_login_plaintext_allowed()) {
@@ -376,12 +417,17 @@ static void pop3_login_auth(struct pop3_command *cmd)
 			pop3_login_end("too-long");
 			return;
 		case POP3_STREAM_TIMEOUT:
-			pop3_stream_puts(&login.stream,
-					 "-ERR Disconnected for inactivity.\r\n");
+			/* RFC 1939 section 3: closed without a response */
 			pop3_login_end("timeout");
 			return;
 		default:
 			pop3_login_end("disconnect");
+			return;
+		}
+		if (memchr(line, '\0', len) != NULL) {
+			/* not base64, and no C string could check it */
+			OPENSSL_cleanse(line, sizeof(line));
+			pop3_login_sasl_invalid("NUL byte in response");
 			return;
 		}
 		if (strcmp(line, "*") == 0) {
@@ -395,10 +441,7 @@ static void pop3_login_auth(struct pop3_command *cmd)
 	if (sasl_plain_decode(response, strlen(response), &plain, &error) < 0) {
 		sasl_plain_wipe(&plain);
 		OPENSSL_cleanse(line, sizeof(line));
-		pop3_stream_printf(&login.stream,
-				   "-ERR [AUTH] Invalid SASL PLAIN response: %s.\r\n",
-				   error);
-		login.auth_failures++;
+		pop3_login_sasl_invalid(error);
 		return;
 	}
 	OPENSSL_cleanse(line, sizeof(line));
@@ -414,8 +457,15 @@ static void pop3_login_command(char *line, size_t len)
 	size_t discarded;
 
 	if (pop3_command_parse(line, len, &cmd, &error) < 0) {
-		pop3_stream_printf(&login.stream, "-ERR %s\r\n", error);
-		login.bad_commands++;
+		pop3_login_bad_command(error);
+		return;
+	}
+	if (cmd.argc > 0 && (strcmp(cmd.name, "CAPA") == 0
+			     || strcmp(cmd.name, "QUIT") == 0
+			     || strcmp(cmd.name, "STLS") == 0)) {
+		/* RFC 1939, 2449, 2595: "Arguments: none" */
+		pop3_login_bad_command("Too many arguments.");
+		OPENSSL_cleanse(line, len);
 		return;
 	}
 	if (strcmp(cmd.name, "CAPA") == 0)
@@ -425,10 +475,9 @@ static void pop3_login_command(char *line, size_t len)
 		pop3_login_end("quit");
 	} else if (strcmp(cmd.name, "STLS") == 0) {
 		if (!pop3_login_stls_available()) {
-			pop3_stream_puts(&login.stream, login.stream.ssl != NULL ?
-					 "-ERR TLS is already active.\r\n" :
-					 "-ERR TLS is not available.\r\n");
-			login.bad_commands++;
+			pop3_login_bad_command(login.stream.ssl != NULL ?
+					       "TLS is already active." :
+					       "TLS is not available.");
 			return;
 		}
 		pop3_stream_puts(&login.stream,
@@ -448,14 +497,11 @@ static void pop3_login_command(char *line, size_t len)
 		login.user[0] = '\0';	/* RFC 2595: forget the state */
 	} else if (strcmp(cmd.name, "USER") == 0) {
 		if (cmd.argc != 1) {
-			pop3_stream_puts(&login.stream,
-					 "-ERR Expected one argument: USER name.\r\n");
-			login.bad_commands++;
+			pop3_login_bad_command("Expected one argument: USER name.");
 		} else if (!pop3_login_plaintext_allowed()) {
 			pop3_login_refuse_plaintext();
 		} else if (strlen(cmd.args[0]) > LOGIN_REQUEST_USER_MAX) {
-			pop3_stream_puts(&login.stream, "-ERR User name too long.\r\n");
-			login.bad_commands++;
+			pop3_login_bad_command("User name too long.");
 		} else {
 			strcpy(login.user, cmd.args[0]);
 			pop3_stream_puts(&login.stream, "+OK\r\n");
@@ -466,34 +512,32 @@ static void pop3_login_command(char *line, size_t len)
 		if (!pop3_login_plaintext_allowed()) {
 			pop3_login_refuse_plaintext();
 		} else if (login.user[0] == '\0') {
-			pop3_stream_puts(&login.stream, "-ERR No USER given.\r\n");
-			login.bad_commands++;
+			pop3_login_bad_command("No USER given.");
+		} else if (cmd.rest[0] == '\0') {
+			/* RFC 1939: the argument is required; a syntax
+			 * error, not a failed login */
+			pop3_login_bad_command("Expected PASS password.");
 		} else
 			pop3_login_attempt(LOGIN_METHOD_USER, login.user,
 					   cmd.rest);
 	} else if (strcmp(cmd.name, "APOP") == 0) {
 		if (cmd.argc != 2) {
-			pop3_stream_puts(&login.stream,
-					 "-ERR Expected APOP name digest.\r\n");
-			login.bad_commands++;
+			pop3_login_bad_command("Expected APOP name digest.");
 		} else
 			pop3_login_attempt(LOGIN_METHOD_APOP, cmd.args[0],
 					   cmd.args[1]);
 	} else if (strcmp(cmd.name, "AUTH") == 0)
 		pop3_login_auth(&cmd);
-	else {
-		pop3_stream_puts(&login.stream, strcmp(cmd.name, "STAT") == 0
-				 || strcmp(cmd.name, "LIST") == 0
-				 || strcmp(cmd.name, "RETR") == 0
-				 || strcmp(cmd.name, "DELE") == 0
-				 || strcmp(cmd.name, "NOOP") == 0
-				 || strcmp(cmd.name, "RSET") == 0
-				 || strcmp(cmd.name, "TOP") == 0
-				 || strcmp(cmd.name, "UIDL") == 0 ?
-				 "-ERR Not logged in.\r\n" :
-				 "-ERR Unknown command.\r\n");
-		login.bad_commands++;
-	}
+	else
+		pop3_login_bad_command(strcmp(cmd.name, "STAT") == 0
+				       || strcmp(cmd.name, "LIST") == 0
+				       || strcmp(cmd.name, "RETR") == 0
+				       || strcmp(cmd.name, "DELE") == 0
+				       || strcmp(cmd.name, "NOOP") == 0
+				       || strcmp(cmd.name, "RSET") == 0
+				       || strcmp(cmd.name, "TOP") == 0
+				       || strcmp(cmd.name, "UIDL") == 0 ?
+				       "Not logged in." : "Unknown command.");
 	OPENSSL_cleanse(line, len);
 }
 
@@ -535,8 +579,7 @@ static void pop3_login_serve(void)
 			pop3_login_end("too-long");
 			continue;
 		case POP3_STREAM_TIMEOUT:
-			pop3_stream_puts(&login.stream,
-					 "-ERR Disconnected for inactivity.\r\n");
+			/* RFC 1939 section 3: closed without a response */
 			pop3_login_end("timeout");
 			continue;
 		case POP3_STREAM_EOF:
@@ -545,18 +588,6 @@ static void pop3_login_serve(void)
 		default:
 			pop3_login_end("error");
 			continue;
-		}
-		if (login.end_reason != NULL)
-			break;
-		if (login.auth_failures >= POP3D_AUTH_FAILURES_MAX) {
-			pop3_stream_puts(&login.stream,
-					 "-ERR [AUTH] Too many failed logins.\r\n");
-			pop3_login_end("auth-failures");
-		} else if (login.bad_commands
-			   >= (unsigned)login.pop3d->conf.pop3_max_bad_commands) {
-			pop3_stream_puts(&login.stream,
-					 "-ERR Too many bad commands.\r\n");
-			pop3_login_end("bad-commands");
 		}
 	}
 }

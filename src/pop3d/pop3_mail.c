@@ -194,6 +194,22 @@ static void pop3_mail_finish(struct pop3_mail_session *s)
 	free(s);
 }
 
+/* The answer to a bad command, TEXT without "-ERR " and CRLF. The one
+ * that reaches pop3_max_bad_commands says so in the same line and ends
+ * the session: one reply per command (RFC 1939 section 3), so that a
+ * pipelining client (RFC 2449) never reads a reply it did not ask for. */
+static void pop3_mail_bad_command(struct pop3_mail_session *s,
+				  const char *text)
+{
+	s->bad_commands++;
+	if (s->bad_commands
+	    >= (unsigned)mail.pop3d->conf.pop3_max_bad_commands) {
+		pop3_mail_reply(s, "-ERR %s Too many bad commands.\r\n", text);
+		s->close_reason = "bad-commands";
+	} else
+		pop3_mail_reply(s, "-ERR %s\r\n", text);
+}
+
 /* The message of ARG, or NULL after a -ERR reply. */
 static const struct maildir_message *
 pop3_mail_message(struct pop3_mail_session *s, const char *arg, size_t *index_r)
@@ -202,8 +218,7 @@ pop3_mail_message(struct pop3_mail_session *s, const char *arg, size_t *index_r)
 	unsigned long number;
 
 	if (arg == NULL || pop3_command_number(arg, &number) < 0) {
-		pop3_mail_reply(s, "-ERR Invalid message number.\r\n");
-		s->bad_commands++;
+		pop3_mail_bad_command(s, "Invalid message number.");
 		return NULL;
 	}
 	if (number == 0 || number > maildir_count(s->maildir)) {
@@ -307,8 +322,7 @@ static void pop3_mail_list(struct pop3_mail_session *s,
 	uint64_t octets;
 
 	if (cmd->argc > 1) {
-		pop3_mail_reply(s, "-ERR Too many arguments.\r\n");
-		s->bad_commands++;
+		pop3_mail_bad_command(s, "Too many arguments.");
 		return;
 	}
 	if (cmd->argc == 1) {
@@ -376,11 +390,16 @@ static void pop3_mail_command(struct pop3_mail_session *s, char *line,
 	size_t index, count;
 	uint64_t octets;
 
-	if (pop3_command_parse(line, len, &cmd, &error) < 0) {
-		/* counted against pop3_max_bad_commands below, like the rest */
-		pop3_mail_reply(s, "-ERR %s\r\n", error);
-		s->bad_commands++;
-	} else if (strcmp(cmd.name, "STAT") == 0) {
+	if (pop3_command_parse(line, len, &cmd, &error) < 0)
+		pop3_mail_bad_command(s, error);
+	else if (cmd.argc > 0 && (strcmp(cmd.name, "STAT") == 0
+				  || strcmp(cmd.name, "NOOP") == 0
+				  || strcmp(cmd.name, "RSET") == 0
+				  || strcmp(cmd.name, "QUIT") == 0
+				  || strcmp(cmd.name, "CAPA") == 0))
+		/* RFC 1939, 2449: "Arguments: none" */
+		pop3_mail_bad_command(s, "Too many arguments.");
+	else if (strcmp(cmd.name, "STAT") == 0) {
 		maildir_stat(s->maildir, &count, &octets);
 		pop3_mail_reply(s, "+OK %zu %llu\r\n", count,
 				(unsigned long long)octets);
@@ -389,27 +408,23 @@ static void pop3_mail_command(struct pop3_mail_session *s, char *line,
 	else if (strcmp(cmd.name, "UIDL") == 0)
 		pop3_mail_list(s, &cmd, true);
 	else if (strcmp(cmd.name, "RETR") == 0) {
-		if (cmd.argc != 1) {
-			pop3_mail_reply(s, "-ERR Expected RETR message-number.\r\n");
-			s->bad_commands++;
-		} else if (pop3_mail_message(s, cmd.args[0], &index) != NULL)
+		if (cmd.argc != 1)
+			pop3_mail_bad_command(s, "Expected RETR message-number.");
+		else if (pop3_mail_message(s, cmd.args[0], &index) != NULL)
 			pop3_mail_start_message(s, index, -1);
 	} else if (strcmp(cmd.name, "TOP") == 0) {
-		if (cmd.argc != 2) {
-			pop3_mail_reply(s, "-ERR Expected TOP message-number lines.\r\n");
-			s->bad_commands++;
-		} else if (pop3_command_number(cmd.args[1], &lines) < 0) {
-			pop3_mail_reply(s, "-ERR Invalid number of lines.\r\n");
-			s->bad_commands++;
-		} else if (pop3_mail_message(s, cmd.args[0], &index) != NULL)
+		if (cmd.argc != 2)
+			pop3_mail_bad_command(s, "Expected TOP message-number lines.");
+		else if (pop3_command_number(cmd.args[1], &lines) < 0)
+			pop3_mail_bad_command(s, "Invalid number of lines.");
+		else if (pop3_mail_message(s, cmd.args[0], &index) != NULL)
 			pop3_mail_start_message(s, index,
 						lines > LLONG_MAX ? LLONG_MAX
 						: (long long)lines);
 	} else if (strcmp(cmd.name, "DELE") == 0) {
-		if (cmd.argc != 1) {
-			pop3_mail_reply(s, "-ERR Expected DELE message-number.\r\n");
-			s->bad_commands++;
-		} else if (pop3_mail_message(s, cmd.args[0], &index) != NULL) {
+		if (cmd.argc != 1)
+			pop3_mail_bad_command(s, "Expected DELE message-number.");
+		else if (pop3_mail_message(s, cmd.args[0], &index) != NULL) {
 			(void)maildir_mark_deleted(s->maildir, index);
 			pop3_mail_reply(s, "+OK Marked to be deleted.\r\n");
 		}
@@ -430,21 +445,13 @@ static void pop3_mail_command(struct pop3_mail_session *s, char *line,
 				"RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
 				"%sIMPLEMENTATION relaygate\r\n.\r\n",
 				s->plaintext_auth ? "USER\r\nSASL PLAIN\r\n" : "");
-	else {
-		pop3_mail_reply(s, strcmp(cmd.name, "USER") == 0
-				|| strcmp(cmd.name, "PASS") == 0
-				|| strcmp(cmd.name, "APOP") == 0
-				|| strcmp(cmd.name, "AUTH") == 0
-				|| strcmp(cmd.name, "STLS") == 0 ?
-				"-ERR Already logged in.\r\n" :
-				"-ERR Unknown command.\r\n");
-		s->bad_commands++;
-	}
-	if (s->close_reason == NULL
-	    && s->bad_commands >= (unsigned)mail.pop3d->conf.pop3_max_bad_commands) {
-		pop3_mail_reply(s, "-ERR Too many bad commands.\r\n");
-		s->close_reason = "bad-commands";
-	}
+	else
+		pop3_mail_bad_command(s, strcmp(cmd.name, "USER") == 0
+				      || strcmp(cmd.name, "PASS") == 0
+				      || strcmp(cmd.name, "APOP") == 0
+				      || strcmp(cmd.name, "AUTH") == 0
+				      || strcmp(cmd.name, "STLS") == 0 ?
+				      "Already logged in." : "Unknown command.");
 }
 
 /* Run the complete commands that are buffered, as far as the output
@@ -793,8 +800,8 @@ static void pop3_mail_check_timeouts(void)
 			continue;
 		if (s->reader != NULL)
 			maildir_reader_close(&s->reader);
-		if (buffer_length(&s->out) == 0)
-			pop3_mail_reply(s, "-ERR Disconnected for inactivity.\r\n");
+		/* RFC 1939 section 3: closed without a response; what
+		 * was already queued still goes out if it can */
 		(void)pop3_mail_flush(s);
 		if (s->close_reason == NULL || strcmp(s->close_reason, "quit") != 0)
 			s->close_reason = "timeout";

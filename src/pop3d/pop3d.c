@@ -1228,6 +1228,10 @@ int main(int argc, char **argv)
 		log_info("pop3: event=start listen=%s tls=%s users=%zu",
 			 list, pop3d.tls != NULL ? "yes" : "no",
 			 pop3d.users->count);
+		if (pop3d.conf.pop3_idle_timeout < 600)
+			log_warn("pop3: pop3_idle_timeout is %lds: RFC 1939 "
+				 "section 3 asks for at least 10 minutes",
+				 (long)pop3d.conf.pop3_idle_timeout);
 	}
 	while (!stopping) {
 		int timeout = pop3d_next_timeout();
