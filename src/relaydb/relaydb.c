@@ -4,6 +4,7 @@
 #include "relaydb_private.h"
 
 #include <pthread.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,11 +81,18 @@ struct relaydb *relaydb_open(const struct relaydb_settings *settings,
 	db->settings.recorder = db->recorder;
 	db->backend = &relaydb_backend_hash;
 	if (db->backend->open(db) < 0) {
+		/* errno says what kind of failure it was, whatever the
+		 * clean-up calls left in it */
+		int kind_errno = db->error_kind == RELAYDB_ERROR_PERMISSION ? EACCES
+			: db->error_kind == RELAYDB_ERROR_TEMPORARY ? EAGAIN
+			: db->error_kind == RELAYDB_ERROR_MISSING ? ENOENT : EIO;
+
 		snprintf(open_error, sizeof(open_error), "%s", db->error);
 		*error_r = open_error;
 		free(db->recorder);
 		free(db->location);
 		free(db);
+		errno = kind_errno;
 		return NULL;
 	}
 	return db;

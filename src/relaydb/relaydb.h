@@ -67,7 +67,9 @@ struct relaydb;
 
 /* Open the store described by SETTINGS (the strings are copied). With
  * settings->create, an empty store is made if none exists. Returns NULL
- * with a description in *error_r on failure. */
+ * with a description in *error_r on failure, and errno EACCES (the OS
+ * refused access), EAGAIN (lock not obtained in time), ENOENT (no store)
+ * or EIO (anything else). */
 struct relaydb *relaydb_open(const struct relaydb_settings *settings,
 			     const char **error_r);
 
