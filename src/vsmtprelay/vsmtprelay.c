@@ -2,6 +2,7 @@
  * command line and output of the 1998 original (add, delete, expire, list,
  * dump) plus check and load. Every argument is validated before the store
  * is touched: a rejected command leaves the file byte-for-byte unchanged. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -759,6 +760,20 @@ int main(int argc, char **argv)
 	command = argv[0];
 	argc--;
 	argv++;
+	for (opt = 0; opt < argc; opt++) {
+		/* "list -f FILE": getopt stops at the command */
+		if (argv[opt][0] == '-'
+		    && (isalpha((unsigned char)argv[opt][1])
+			|| argv[opt][1] == '-')) {
+			char shown[128];
+
+			fprintf(stderr, "vsmtprelay: %s: \"%s\": options go "
+				"before the command\n", command,
+				log_sanitize(argv[opt], shown, sizeof(shown)));
+			relaygate_conf_free(&ctx.conf);
+			return EX_USAGE;
+		}
+	}
 	if (strcmp(command, "add") == 0)
 		status = cmd_add(&ctx, argc, argv);
 	else if (strcmp(command, "delete") == 0)
