@@ -29,7 +29,7 @@ check-asan:
 		-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 	$(MESON) compile -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		$(MESON) test -C $(ASAN_BUILD) --print-errorlogs --no-suite bench --no-suite slow
+		$(MESON) test -C $(ASAN_BUILD) --print-errorlogs --no-suite bench --no-suite slow --no-suite interop
 
 check-fuzz:
 	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang $(MESON) setup $(FUZZ_BUILD) -Dfuzz=true \
