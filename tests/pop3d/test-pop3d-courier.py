@@ -59,7 +59,6 @@ T = D.T
 CASES = []
 MESSAGES = T.MESSAGES
 PASSWORD = D.PASSWORD
-RELAYGATE_FILES = D.RELAYGATE_FILES
 
 SOURCE_ROOT = os.path.abspath(os.environ.get(
     'RELAYGATE_SOURCE_ROOT', os.path.join(HERE, os.pardir, os.pardir)))
@@ -215,6 +214,25 @@ class Imap(D.Imap):
         return {m[3]: m[0] for m in self.messages()}
 
 
+class CourierPeer(D.Peer):
+    """Courier for the scenarios shared with the Dovecot battery."""
+    name = 'Courier'
+    sent = 'INBOX.Sent'
+    files = ('courierimapuiddb', 'courierimapkeywords')
+    third = 'toplines'
+    keyword_name = r':2,S$'    # keywords are in courierimapkeywords/
+    session = Imap
+
+    @staticmethod
+    def check_logs(courier, s):
+        both_logs_clean(courier, s)
+
+    @staticmethod
+    def gone_notice(body):
+        """Courier's stand-in for a message deleted under a session."""
+        return b'Subject: message unavailable' in body
+
+
 # ---------------------------------------------------------------- helpers
 
 def setup(env, names=()):
@@ -338,92 +356,19 @@ def case_new_mail(env):
       'POP3 deletion as an EXPUNGE; both logs clean')
 def case_flags(env):
     courier, s, bases = setup(env, ('plain', 'dots'))
-    p = D.pop_session(env, s)
-    before = D.pop_view(p)
-    p.quit()
-    want = {bases[n]: MESSAGES[n] for n in ('plain', 'dots')}
-    D.expect_pop_view(before, want, 'before flags')
-    bases['eightbit'] = D.deliver(env, 'eightbit')
-    want[bases['eightbit']] = MESSAGES['eightbit']
-    imap = Imap(courier)
-    imap.select()
-    for n in ('plain', 'eightbit'):
-        imap.store(imap.uid_of(MESSAGES[n]), '(\\Seen)')
-    imap.store(imap.uid_of(MESSAGES['dots']), '(\\Seen $Label1)')
-    names = {n: D.name_of(env, bases[n])[1] for n in bases}
-    check(all(names[n].endswith(':2,S') for n in names),
-          'Courier renamed the flagged files to :2,S: %r' % names)
-    p = D.pop_session(env, s)
-    after = D.pop_view(p)
-    p.quit()
-    D.expect_pop_view(after, want, 'after flags')
-    first = [v[1] for v in before]
-    check([v[1:] for v in after if v[1] in first] == [v[1:] for v in before],
-          'the first two messages keep number order, UIDL, size and bytes')
-    check({n: D.name_of(env, bases[n])[1] for n in bases} == names,
-          'relaygate renamed no file (flags kept): %r' % names)
-    p = D.pop_session(env, s)
-    num = {v[1]: v[0] for v in D.pop_view(p)}
-    imap.store(imap.uid_of(MESSAGES['plain']), '(\\Flagged)')
-    imap.store(imap.uid_of(MESSAGES['dots']), '(\\Answered)')
-    check(D.name_of(env, bases['plain'])[1] != names['plain']
-          and D.name_of(env, bases['dots'])[1] != names['dots'],
-          'Courier renamed the files during the POP3 session: %r'
-          % D.maildir_names(env, 'cur'))
-    _, lines, _ = p.retr(num[bases['plain']])
-    check(lines == T.poplib_lines(MESSAGES['plain']), 'RETR of the message '
-          'renamed during the session: bytes equal')
-    T.expect_ok(p.dele(num[bases['dots']]), 'DELE of the renamed "dots"')
-    got = p.quit()
-    check(got.startswith(b'+OK') and b'1 messages deleted' in got,
-          'QUIT deleted the renamed message: %r' % got)
-    check(imap.noop_expunged() != [], 'IMAP NOOP reports an EXPUNGE')
-    check(sorted(m[3] for m in imap.messages()) == bodies(('plain',
-                                                             'eightbit')),
-          'IMAP no longer holds the message deleted through POP3')
-    flags = {m[3]: m[1] for m in imap.messages()}
-    plain = flags[T.crlf_form(MESSAGES['plain'])]
-    check(b'\\Seen' in plain and b'\\Flagged' in plain,
-          'IMAP flags survive relaygate\'s sessions: %r' % flags)
-    imap.logout()
-    both_logs_clean(courier, s)
+    D.flags_keep_uidl_and_bytes(env, CourierPeer(courier), s, bases)
 
 
 @case('courier/pop3-dele-gone-for-imap',
       'DELE + QUIT in relaygate-pop3d removes the message for a Courier '
-      'session that has INBOX selected (NOOP brings its EXPUNGE) and for a '
+      'session that has INBOX selected (a FETCH before its sync returns '
+      'Courier\'s "message unavailable" notice, not the message; NOOP '
+      'brings its EXPUNGE) and for a '
       'new one (STATUS MESSAGES); DELE + RSET and a dropped connection '
       'delete nothing; both logs clean')
 def case_pop3_dele(env):
-    names = ('plain', 'dots', 'toplines')
-    courier, s, bases = setup(env, names)
-    imap = Imap(courier)
-    check(imap.select() == 3, 'IMAP sees 3 messages')
-    p = D.pop_session(env, s)
-    num = {v[1]: v[0] for v in D.pop_view(p)}
-    T.expect_ok(p.dele(num[bases['dots']]), 'DELE')
-    T.expect_ok(p.rset(), 'RSET')
-    T.expect_ok(p.dele(num[bases['toplines']]), 'DELE after RSET')
-    p.close()          # dropped without QUIT: nothing deleted
-    check(s.wait_log(r'event=logout .*reason=disconnect') is not None,
-          'relaygate logged the dropped session: %r' % s.log())
-    check(imap.noop_expunged() == [] and len(imap.messages()) == 3,
-          'a dropped POP3 session deleted nothing')
-    p = D.pop_session(env, s)
-    num = {v[1]: v[0] for v in D.pop_view(p)}
-    T.expect_ok(p.dele(num[bases['dots']]), 'DELE')
-    got = p.quit()
-    check(got == b'+OK Logging out, 1 messages deleted.', 'QUIT: %r' % got)
-    check(len(imap.noop_expunged()) == 1, 'the selected Courier session '
-          'sees one EXPUNGE')
-    check(sorted(m[3] for m in imap.messages()) == bodies(('plain', 'toplines')),
-          'IMAP holds the two messages left')
-    imap.logout()
-    other = Imap(courier)
-    check(other.status_messages() == 2, 'a new Courier session: STATUS '
-          'INBOX counts 2 messages')
-    other.logout()
-    both_logs_clean(courier, s)
+    courier, s, bases = setup(env, ('plain', 'dots', 'toplines'))
+    D.pop3_dele_gone_for_imap(env, CourierPeer(courier), s, bases)
 
 
 @case('courier/imap-expunge-during-pop3-session',
@@ -447,14 +392,8 @@ def case_imap_expunge(env):
     imap.store(imap.uid_of(MESSAGES['eightbit']), '(\\Seen)')
     for cmd in ('RETR %d' % num[bases['dots']], 'TOP %d 0' % num[bases['toplines']],
                 'RETR %d' % num[bases['toplines']]):
-        got = T.shortcmd(p, cmd)
-        check(got == b'-ERR Message was deleted by another program.',
-              '%s of a message Courier expunged: -ERR, got %r' % (cmd, got))
-    T.expect_ok(p.noop(), 'NOOP: the session goes on')
-    for n in ('plain', 'nofinal', 'eightbit'):
-        _, lines, _ = p.retr(num[bases[n]])
-        check(lines == T.poplib_lines(MESSAGES[n]), 'RETR of %s after the '
-              'expunge: bytes equal' % n)
+        D.expect_gone(p, cmd)
+    D.expect_session_goes_on(p, num, bases, ('plain', 'nofinal', 'eightbit'))
     for n in ('dots', 'nofinal'):
         T.expect_ok(p.dele(num[bases[n]]), 'DELE of %s' % n)
     got = p.quit()
@@ -466,14 +405,8 @@ def case_imap_expunge(env):
                                                              'eightbit')),
           'Courier holds the two messages neither deleted')
     imap.logout()
-    p = D.pop_session(env, s)
-    D.expect_pop_view(D.pop_view(p), {bases[n]: MESSAGES[n]
-                                      for n in ('plain', 'eightbit')},
-                      'the next POP3 session')
-    p.quit()
-    check(not re.search(r'event=logout .*reason=(?!quit)', s.log()),
-          'every POP3 session ended with QUIT: %r' % s.log())
-    both_logs_clean(courier, s)
+    D.expect_last_session(env, CourierPeer(courier), s, bases,
+                          ('plain', 'eightbit'))
 
 
 @case('courier/files-side-by-side',
@@ -486,46 +419,8 @@ def case_imap_expunge(env):
       'bytes, the folder\'s message not listed); relaygate leaves Courier\'s '
       'files alone; both logs clean')
 def case_files(env):
-    names = ('plain', 'toplines')
-    courier, s, bases = setup(env, names)
-    want = {bases[n]: MESSAGES[n] for n in names}
-    md = env.maildir('joe')
-    p = D.pop_session(env, s)
-    first = D.pop_view(p)
-    D.expect_pop_view(first, want, 'first POP3 session')
-    for f in RELAYGATE_FILES:
-        check(os.path.exists(os.path.join(md, f)), 'relaygate made %s' % f)
-    imap = Imap(courier)
-    check(imap.mailboxes() == ['INBOX'], 'IMAP LIST: INBOX only, got %r'
-          % imap.mailboxes())
-    check(imap.status_messages() == 2, 'IMAP STATUS INBOX: 2 messages')
-    p.quit()
-    imap.ok(imap.m.create('INBOX.Sent'), 'CREATE INBOX.Sent')
-    imap.ok(imap.m.append('INBOX.Sent', None, None,
-                          b'Subject: in Sent\r\n\r\nnot for POP3\r\n'),
-            'APPEND to INBOX.Sent')
-    check(imap.select() == 2, 'IMAP SELECT INBOX: 2 messages')
-    imap.store(imap.uid_of(MESSAGES['plain']), '(\\Seen $Label1)')
-    check(imap.mailboxes() == ['INBOX', 'INBOX.Sent'], 'IMAP LIST: INBOX and '
-          'INBOX.Sent, got %r' % imap.mailboxes())
-    check(imap.m.list('""', '*relaygate*')[1] in ([None], []),
-          'IMAP LIST "*relaygate*" is empty: %r'
-          % (imap.m.list('""', '*relaygate*'),))
-    top = sorted(os.listdir(md))
-    for f in ('courierimapuiddb', 'courierimapkeywords', '.Sent') \
-            + RELAYGATE_FILES:
-        check(f in top, 'the Maildir holds %s: %r' % (f, top))
-    p = D.pop_session(env, s)
-    second = D.pop_view(p)
-    p.quit()
-    check(second == first, 'the POP3 view is unchanged by Courier\'s files '
-          'and folder: %r' % [(v[0], v[1], v[2]) for v in second])
-    check(imap.status_messages() == 2, 'IMAP STATUS INBOX after the second '
-          'POP3 session: 2 messages')
-    check(sorted(os.listdir(md)) == top, 'relaygate left Courier\'s files '
-          'alone: %r' % sorted(os.listdir(md)))
-    imap.logout()
-    both_logs_clean(courier, s)
+    courier, s, bases = setup(env, ('plain', 'toplines'))
+    D.files_side_by_side(env, CourierPeer(courier), s, bases)
 
 
 def maildirsize_total(path):
@@ -595,24 +490,9 @@ def case_quota(env):
           'Maildir: %r' % before)
     check(imap.noop_expunged() == [] and len(imap.messages()) == 3,
           'IMAP NOOP, then FETCH of the three messages')
-    p = D.pop_session(env, s)
-    num = {v[1]: v[0] for v in D.pop_view(p)}
-    T.expect_ok(p.dele(num[names[0].split(':', 1)[0]]), 'DELE of the '
-                'APPENDed one')
-    T.expect_ok(p.dele(num[bases['big']]), 'DELE of the delivered one')
-    got = p.quit()
-    check(got == b'+OK Logging out, 2 messages deleted.', 'QUIT: 2 '
-          'deleted, got %r' % got)
-    line = b'-%d -2\n' % (len(big) + appended_size)
-    with open(quota, 'rb') as f:
-        after = f.read()
-    check(after == before + line, 'maildirsize gained exactly %r: %r'
-          % (line, after))
-    check(len(imap.noop_expunged()) == 2, 'the selected Courier session '
-          'sees the two messages expunged')
-    with open(quota, 'rb') as f:
-        check(f.read() == after, 'Courier\'s sync added no line of its own '
-              '(no double subtraction)')
+    D.expect_quota_line(env, CourierPeer(courier), s, imap, quota, before,
+                        (names[0].split(':', 1)[0], bases['big']),
+                        len(big) + appended_size)
     left = D.maildirplus_usage(env)
     check(maildirsize_total(quota) == left and left[1] == 1,
           'the lines add up to what is left: %r, the Maildir holds %r'

@@ -393,6 +393,37 @@ def name_of(env, base):
     raise H.CheckFailed('no file with base name %s in the Maildir' % base)
 
 
+def expect_gone(p, cmd):
+    """CMD (a RETR or TOP of a message another program deleted under the
+    session) is answered so."""
+    got = T.shortcmd(p, cmd)
+    check(got == b'-ERR Message was deleted by another program.',
+          '%s of a message gone from INBOX: -ERR, got %r' % (cmd, got))
+
+
+def expect_session_goes_on(p, num, bases, names):
+    """After messages were deleted under the session P: NOOP is +OK and
+    the messages NAMES (numbers NUM[BASES[name]]) come out with their
+    bytes."""
+    T.expect_ok(p.noop(), 'NOOP: the session goes on')
+    for n in names:
+        _, lines, _ = p.retr(num[bases[n]])
+        check(lines == T.poplib_lines(MESSAGES[n]), 'RETR of %s after the '
+              'expunge: bytes equal' % n)
+
+
+def expect_last_session(env, peer, s, bases, names):
+    """The next POP3 session holds exactly the messages NAMES, every POP3
+    session of the case ended with QUIT, and both logs are clean."""
+    p = pop_session(env, s)
+    expect_pop_view(pop_view(p), {bases[n]: MESSAGES[n] for n in names},
+                    'the next POP3 session')
+    p.quit()
+    check(not re.search(r'event=logout .*reason=(?!quit)', s.log()),
+          'every POP3 session ended with QUIT: %r' % s.log())
+    peer.logs_clean(s)
+
+
 def relaygate_problems(s):
     """relaygate-pop3d log lines other than its start, login, logout and
     disconnect events (a maildir warning, a mailbox error, ...)."""
@@ -406,6 +437,42 @@ def both_logs_clean(dc, s):
           'nothing about relaygate: %r' % dc.problems())
     check(relaygate_problems(s) == [], 'relaygate-pop3d logged nothing but '
           'its events: %r' % relaygate_problems(s))
+
+
+class Peer:
+    """What the scenarios this battery shares with the Courier battery
+    (test-pop3d-courier.py) need of the IMAP server beside
+    relaygate-pop3d. A subclass sets name, sent (the IMAP name of a new
+    folder .Sent), files (what the server keeps in the Maildir's top
+    directory), third (the third message of pop3_dele_gone_for_imap),
+    keyword_name (a regex: how it names a file flagged \\Seen $Label1),
+    session (its IMAP session class) and check_logs (its both_logs_clean)."""
+
+    def __init__(self, server):
+        self.server = server
+
+    def imap(self):
+        return self.session(self.server)
+
+    def logs_clean(self, s):
+        self.check_logs(self.server, s)
+
+    @staticmethod
+    def gone_notice(body):
+        """Whether BODY, fetched for a message another program deleted
+        before the session synced, is the server's stand-in for it (by
+        default none: the server returns no bytes at all)."""
+        return False
+
+
+class DovecotPeer(Peer):
+    name = 'Dovecot'
+    sent = 'Sent'
+    files = ('dovecot-uidlist', 'dovecot.index.log', 'dovecot-keywords')
+    third = 'crlf'
+    keyword_name = r':2,S[a-z]+$'    # Dovecot keeps keywords in the name
+    session = Imap
+    check_logs = staticmethod(both_logs_clean)
 
 
 # ---------------------------------------------------------------- cases
@@ -480,6 +547,12 @@ def case_new_mail(env):
       'clean')
 def case_flags(env):
     dc, s, bases = setup(env, ('plain', 'dots'))
+    flags_keep_uidl_and_bytes(env, DovecotPeer(dc), s, bases)
+
+
+def flags_keep_uidl_and_bytes(env, peer, s, bases):
+    """The scenario of dovecot/flags-keep-uidl-and-bytes (and
+    courier/...): BASES has 'plain' and 'dots'."""
     p = pop_session(env, s)
     before = pop_view(p)
     p.quit()
@@ -487,18 +560,18 @@ def case_flags(env):
     expect_pop_view(before, want, 'before flags')
     bases['eightbit'] = deliver(env, 'eightbit')
     want[bases['eightbit']] = MESSAGES['eightbit']
-    imap = Imap(dc)
+    imap = peer.imap()
     imap.select()
     check(name_of(env, bases['eightbit'])[0] == 'cur',
-          'Dovecot moved the new message to cur/')
+          '%s moved the new message to cur/' % peer.name)
     for n in ('plain', 'eightbit'):
         imap.store(imap.uid_of(MESSAGES[n]), '(\\Seen)')
     imap.store(imap.uid_of(MESSAGES['dots']), '(\\Seen $Label1)')
     names = {n: name_of(env, bases[n])[1] for n in bases}
     check(names['plain'].endswith(':2,S') and names['eightbit'].endswith(':2,S')
-          and re.search(r':2,S[a-z]+$', names['dots']) is not None,
-          'Dovecot renamed the flagged files to :2,S / :2,S<keyword>: %r'
-          % names)
+          and re.search(peer.keyword_name, names['dots']) is not None,
+          '%s renamed the flagged files to :2,S (and %s for the one with a '
+          'keyword): %r' % (peer.name, peer.keyword_name, names))
     p = pop_session(env, s)
     after = pop_view(p)
     p.quit()
@@ -515,7 +588,8 @@ def case_flags(env):
     imap.store(imap.uid_of(MESSAGES['plain']), '(\\Flagged)')
     imap.store(imap.uid_of(MESSAGES['dots']), '(\\Answered)')
     check(name_of(env, bases['plain'])[1] != names['plain'],
-          'Dovecot renamed the file of "plain" during the POP3 session')
+          '%s renamed the file of "plain" during the POP3 session'
+          % peer.name)
     _, lines, _ = p.retr(num[bases['plain']])
     check(lines == T.poplib_lines(MESSAGES['plain']), 'RETR of the message '
           'renamed during the session: bytes equal')
@@ -533,7 +607,7 @@ def case_flags(env):
           and b'\\Flagged' in flags[T.crlf_form(MESSAGES['plain'])],
           'IMAP flags survive relaygate\'s sessions: %r' % flags)
     imap.logout()
-    both_logs_clean(dc, s)
+    peer.logs_clean(s)
 
 
 @case('dovecot/pop3-dele-gone-for-imap',
@@ -543,15 +617,20 @@ def case_flags(env):
       'one (STATUS MESSAGES); DELE + RSET and a dropped connection delete '
       'nothing; both logs clean')
 def case_pop3_dele(env):
-    names = ('plain', 'dots', 'crlf')
-    dc, s, bases = setup(env, names)
-    imap = Imap(dc)
+    dc, s, bases = setup(env, ('plain', 'dots', 'crlf'))
+    pop3_dele_gone_for_imap(env, DovecotPeer(dc), s, bases)
+
+
+def pop3_dele_gone_for_imap(env, peer, s, bases):
+    """The scenario of dovecot/pop3-dele-gone-for-imap (and courier/...):
+    BASES has 'plain', 'dots' and PEER.third."""
+    imap = peer.imap()
     check(imap.select() == 3, 'IMAP sees 3 messages')
     p = pop_session(env, s)
     num = {v[1]: v[0] for v in pop_view(p)}
     T.expect_ok(p.dele(num[bases['dots']]), 'DELE')
     T.expect_ok(p.rset(), 'RSET')
-    T.expect_ok(p.dele(num[bases['crlf']]), 'DELE after RSET')
+    T.expect_ok(p.dele(num[bases[peer.third]]), 'DELE after RSET')
     p.close()          # dropped without QUIT: nothing deleted
     check(s.wait_log(r'event=logout .*reason=disconnect') is not None,
           'relaygate logged the dropped session: %r' % s.log())
@@ -564,23 +643,26 @@ def case_pop3_dele(env):
     got = p.quit()
     check(got == b'+OK Logging out, 1 messages deleted.',
           'QUIT: one message deleted, got %r' % got)
-    # The IMAP session asks for it before it has synced: no bytes.
+    # The IMAP session asks for it before it has synced: not its bytes
+    # (Dovecot: none; Courier: a "message unavailable" notice instead).
     typ, data = imap.m.uid('FETCH', str(dots_uid), '(BODY.PEEK[])')
-    check(typ == 'NO' or not any(isinstance(d, tuple) and d[1] for d in data),
-          'IMAP FETCH of the message deleted through POP3 returns no '
-          'bytes: %r %r' % (typ, data))
+    check(typ == 'NO' or all(peer.gone_notice(d[1]) for d in data
+                             if isinstance(d, tuple) and d[1]),
+          'IMAP FETCH of the message deleted through POP3 returns none of '
+          'its bytes: %r %r' % (typ, data))
     expunged = imap.noop_expunged()
     check(len(expunged) == 1, 'IMAP NOOP after the POP3 QUIT: one EXPUNGE, '
           'got %r' % expunged)
     left = sorted(m[3] for m in imap.messages())
-    check(left == sorted(T.crlf_form(MESSAGES[n]) for n in ('plain', 'crlf')),
+    check(left == sorted(T.crlf_form(MESSAGES[n])
+                         for n in ('plain', peer.third)),
           'IMAP FETCH no longer has the deleted message')
-    other = Imap(dc)
+    other = peer.imap()
     check(other.status_messages() == 2, 'a new IMAP session: STATUS '
           'MESSAGES 2')
     other.logout()
     imap.logout()
-    both_logs_clean(dc, s)
+    peer.logs_clean(s)
 
 
 @case('dovecot/imap-expunge-between-sessions',
@@ -653,14 +735,8 @@ def case_imap_expunge_during(env):
     for cmd in ('RETR %d' % num[bases['dots']], 'TOP %d 0' % num[bases['crlf']],
                 'RETR %d' % num[bases['crlf']],
                 'RETR %d' % num[bases['toplines']]):
-        got = T.shortcmd(p, cmd)
-        check(got == b'-ERR Message was deleted by another program.',
-              '%s of a message gone from INBOX: -ERR, got %r' % (cmd, got))
-    T.expect_ok(p.noop(), 'NOOP: the session goes on')
-    for n in ('plain', 'nofinal', 'eightbit'):
-        _, lines, _ = p.retr(num[bases[n]])
-        check(lines == T.poplib_lines(MESSAGES[n]), 'RETR of %s after the '
-              'expunge: bytes equal' % n)
+        expect_gone(p, cmd)
+    expect_session_goes_on(p, num, bases, ('plain', 'nofinal', 'eightbit'))
     for n in ('dots', 'toplines', 'nofinal'):
         T.expect_ok(p.dele(num[bases[n]]), 'DELE of %s' % n)
     got = p.quit()
@@ -677,14 +753,7 @@ def case_imap_expunge_during(env):
           == [T.crlf_form(MESSAGES['toplines'])],
           'IMAP still has the message moved to Trash after the POP3 DELE')
     imap.logout()
-    p = pop_session(env, s)
-    expect_pop_view(pop_view(p), {bases[n]: MESSAGES[n]
-                                  for n in ('plain', 'eightbit')},
-                    'the next POP3 session')
-    p.quit()
-    check(not re.search(r'event=logout .*reason=(?!quit)', s.log()),
-          'every POP3 session ended with QUIT: %r' % s.log())
-    both_logs_clean(dc, s)
+    expect_last_session(env, DovecotPeer(dc), s, bases, ('plain', 'eightbit'))
 
 
 @case('dovecot/files-side-by-side',
@@ -697,9 +766,14 @@ def case_imap_expunge_during(env):
       'STAT, UIDL and bytes, the folder\'s message not listed); both logs '
       'clean')
 def case_files(env):
-    names = ('plain', 'toplines')
-    dc, s, bases = setup(env, names)
-    want = {bases[n]: MESSAGES[n] for n in names}
+    dc, s, bases = setup(env, ('plain', 'toplines'))
+    files_side_by_side(env, DovecotPeer(dc), s, bases)
+
+
+def files_side_by_side(env, peer, s, bases):
+    """The scenario of dovecot/files-side-by-side (and courier/...): BASES
+    has 'plain' and 'toplines'."""
+    want = {bases[n]: MESSAGES[n] for n in ('plain', 'toplines')}
     md = env.maildir('joe')
     p = pop_session(env, s)
     first = pop_view(p)
@@ -707,37 +781,36 @@ def case_files(env):
     # the session holds the lock while IMAP looks
     for f in RELAYGATE_FILES:
         check(os.path.exists(os.path.join(md, f)), 'relaygate made %s' % f)
-    imap = Imap(dc)
+    imap = peer.imap()
     check(imap.mailboxes() == ['INBOX'], 'IMAP LIST: INBOX only, got %r'
           % imap.mailboxes())
     check(imap.status_messages() == 2, 'IMAP STATUS INBOX: 2 messages')
     p.quit()
-    imap.ok(imap.m.create('Sent'), 'CREATE Sent')
-    imap.ok(imap.m.append('Sent', None, None,
+    imap.ok(imap.m.create(peer.sent), 'CREATE ' + peer.sent)
+    imap.ok(imap.m.append(peer.sent, None, None,
                           b'Subject: in Sent\r\n\r\nnot for POP3\r\n'),
-            'APPEND to Sent')
+            'APPEND to ' + peer.sent)
     check(imap.select() == 2, 'IMAP SELECT INBOX: 2 messages')
     imap.store(imap.uid_of(MESSAGES['plain']), '(\\Seen $Label1)')
-    check(imap.mailboxes() == ['INBOX', 'Sent'], 'IMAP LIST: INBOX and Sent, '
-          'got %r' % imap.mailboxes())
+    check(imap.mailboxes() == ['INBOX', peer.sent], 'IMAP LIST: INBOX and '
+          '%s, got %r' % (peer.sent, imap.mailboxes()))
     check(imap.m.list('""', '*relaygate*')[1] in ([None], []),
           'IMAP LIST "*relaygate*" is empty: %r'
           % (imap.m.list('""', '*relaygate*'),))
     top = sorted(os.listdir(md))
-    for f in ('dovecot-uidlist', 'dovecot.index.log', 'dovecot-keywords',
-              '.Sent') + RELAYGATE_FILES:
+    for f in peer.files + ('.Sent',) + RELAYGATE_FILES:
         check(f in top, 'the Maildir holds %s: %r' % (f, top))
     p = pop_session(env, s)
     second = pop_view(p)
     p.quit()
-    check(second == first, 'the POP3 view is unchanged by Dovecot\'s files '
-          'and folder: %r' % [(v[0], v[1], v[2]) for v in second])
+    check(second == first, 'the POP3 view is unchanged by %s\'s files '
+          'and folder: %r' % (peer.name, [(v[0], v[1], v[2]) for v in second]))
     check(imap.status_messages() == 2, 'IMAP STATUS INBOX after the second '
           'POP3 session: 2 messages')
-    check(sorted(os.listdir(md)) == top, 'relaygate left Dovecot\'s files '
-          'alone: %r' % sorted(os.listdir(md)))
+    check(sorted(os.listdir(md)) == top, 'relaygate left %s\'s files '
+          'alone: %r' % (peer.name, sorted(os.listdir(md))))
     imap.logout()
-    both_logs_clean(dc, s)
+    peer.logs_clean(s)
 
 
 def maildirplus_usage(env):
@@ -766,6 +839,33 @@ def doveadm_quota(dc, *args):
         return None
     rows = [line.split('\t') for line in r.stdout.splitlines()[1:]]
     return {row[1]: int(row[2]) for row in rows if len(row) >= 3}
+
+
+def expect_quota_line(env, peer, s, imap, quota, before, deleted, octets):
+    """A POP3 session deletes the messages with the base names DELETED
+    (OCTETS in all, as Maildir++ counts them) and QUITs: the Maildir++
+    quota file QUOTA, which held BEFORE, gains exactly the line
+    "-OCTETS -COUNT", and the sync of PEER's selected session IMAP sees
+    the expunges and adds no line of its own (no double subtraction).
+    The file's bytes after it."""
+    p = pop_session(env, s)
+    num = {v[1]: v[0] for v in pop_view(p)}
+    for base in deleted:
+        T.expect_ok(p.dele(num[base]), 'DELE of %s' % base)
+    got = p.quit()
+    check(got == b'+OK Logging out, %d messages deleted.' % len(deleted),
+          'QUIT: %d deleted, got %r' % (len(deleted), got))
+    line = b'-%d -%d\n' % (octets, len(deleted))
+    with open(quota, 'rb') as f:
+        after = f.read()
+    check(after == before + line, 'maildirsize gained exactly %r: %r'
+          % (line, after))
+    check(len(imap.noop_expunged()) == len(deleted), 'the selected IMAP '
+          'session syncs and sees the messages expunged')
+    with open(quota, 'rb') as f:
+        check(f.read() == after, '%s\'s sync added no line of its own (no '
+              'double subtraction)' % peer.name)
+    return after
 
 
 def kib(octets):
@@ -820,23 +920,9 @@ def case_quota(env):
     # Dovecot's index now holds every size: the case where it could
     # subtract the POP3 deletions a second time when it syncs
     check(len(imap.messages()) == 4, 'IMAP FETCH of the four messages')
-    p = pop_session(env, s)
-    num = {v[1]: v[0] for v in pop_view(p)}
-    T.expect_ok(p.dele(num[bases['appended']]), 'DELE of the APPENDed one')
-    T.expect_ok(p.dele(num[bases['big']]), 'DELE of the delivered one')
-    got = p.quit()
-    check(got == b'+OK Logging out, 2 messages deleted.', 'QUIT: 2 '
-          'deleted, got %r' % got)
-    line = b'-%d -2\n' % (sizes['big'] + sizes['appended'])
-    with open(quota, 'rb') as f:
-        after = f.read()
-    check(after == before + line, 'maildirsize gained exactly %r: %r'
-          % (line, after))
-    check(len(imap.noop_expunged()) == 2, 'the SELECTed IMAP session syncs '
-          'and sees the two messages expunged')
-    with open(quota, 'rb') as f:
-        check(f.read() == after, 'Dovecot\'s sync added no line of its own '
-              '(no double subtraction)')
+    after = expect_quota_line(env, DovecotPeer(dc), s, imap, quota, before,
+                              (bases['appended'], bases['big']),
+                              sizes['big'] + sizes['appended'])
     left, left_count = maildirplus_usage(env)
     check(left == total - sizes['big'] - sizes['appended'] and left_count == 2,
           'the Maildir holds the two small messages')
