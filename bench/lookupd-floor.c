@@ -22,6 +22,7 @@
 struct floor_connection {
 	struct event_watch watch;
 	struct buffer input, output;
+	struct policy_parser policy;	/* zeroed by calloc: reset */
 };
 
 static struct event_loop *floor_loop;
@@ -44,14 +45,14 @@ static int floor_process(struct floor_connection *conn)
 		const char *error;
 
 		if (floor_policy) {
-			struct policy_request req;
-			enum policy_parse_result r = policy_request_parse(
-			    data, len, &req, &consumed, &error);
+			enum policy_parse_result r = policy_parser_feed(
+			    &conn->policy, data, len, &consumed, &error);
 
 			if (r == POLICY_PARSE_INCOMPLETE)
 				return 0;
 			if (r == POLICY_PARSE_INVALID)
 				return -1;
+			policy_parser_reset(&conn->policy);
 			if (buffer_append(&conn->output, "action=DUNNO\n\n", 14) < 0)
 				return -1;
 		} else {

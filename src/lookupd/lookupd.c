@@ -53,6 +53,7 @@ struct lookupd_connection {
 	struct connection base;		/* first: see connection_list.h */
 	enum lookupd_protocol protocol;
 	uint64_t last_active_ms;	/* monotonic */
+	struct policy_parser policy;	/* the policy request being read */
 };
 
 static struct {
@@ -217,9 +218,8 @@ static bool lookupd_connection_process(struct lookupd_connection *lconn)
 			}
 			ret = lookupd_socketmap_answer(conn, payload, payload_len);
 		} else {
-			struct policy_request req;
-			enum policy_parse_result r = policy_request_parse(
-			    data, len, &req, &consumed, &error);
+			enum policy_parse_result r = policy_parser_feed(
+			    &lconn->policy, data, len, &consumed, &error);
 
 			if (r == POLICY_PARSE_INCOMPLETE)
 				break;
@@ -228,7 +228,8 @@ static bool lookupd_connection_process(struct lookupd_connection *lconn)
 				conn->closing = true;
 				break;
 			}
-			ret = lookupd_policy_answer(conn, &req);
+			ret = lookupd_policy_answer(conn, &lconn->policy.request);
+			policy_parser_reset(&lconn->policy);
 		}
 		if (ret < 0) {
 			/* Cannot happen below half the output cap. */
@@ -264,16 +265,21 @@ static void lookupd_connection_event(struct event_watch *watch, unsigned events)
 		}
 	}
 	/* Answer and send until the input holds no whole request or the
-	 * client stops taking answers. */
+	 * client stops taking answers. A flush that empties the output
+	 * makes room for more answers: the input may still hold requests
+	 * (also after the client's EOF, which must not lose them). */
 	for (;;) {
 		bool answered = lookupd_connection_process(lconn);
+		size_t pending = buffer_length(&conn->output);
 
 		if (connection_flush(conn) < 0) {
 			connection_list_close(&lookupd.connections, conn);
 			return;
 		}
-		if (!answered || buffer_length(&conn->output) > 0)
-			break;
+		if (buffer_length(&conn->output) > 0)
+			break;		/* the client takes no more for now */
+		if (!answered && pending == 0)
+			break;		/* no whole request left */
 	}
 	connection_list_wait_or_close(&lookupd.connections, conn,
 				      buffer_length(&conn->output)
@@ -296,6 +302,7 @@ static void lookupd_accept(struct event_watch *watch, unsigned events)
 
 		lconn->protocol = listener->protocol;
 		lconn->last_active_ms = lookupd_now_ms();
+		policy_parser_reset(&lconn->policy);
 	}
 }
 

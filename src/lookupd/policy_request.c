@@ -1,5 +1,7 @@
 /* policy_request: bounded parser for Postfix policy requests. Must never
- * read past LEN, keep more than the caps, or accept a line without '='. */
+ * read past LEN, keep more than the caps, or accept a line without '='.
+ * It resumes where the previous call stopped, so a request that arrives
+ * a byte at a time is read once, not once per byte. */
 #include "policy_request.h"
 
 #include <string.h>
@@ -20,13 +22,15 @@ static bool policy_name_is(const unsigned char *name, size_t len,
 	return strlen(want) == len && memcmp(name, want, len) == 0;
 }
 
-/* Apply one "name=value" line (without its newline). */
+/* Apply one "name=value" line (without its newline). SMTPD_POLICY_README:
+ * a name holds anything but '=', NUL and newline; attributes we do not
+ * use are ignored; of one sent twice the last value counts. */
 static int policy_line(struct policy_request *req, const unsigned char *line,
-		       size_t len, unsigned *seen, const char **error_r)
+		       size_t len, const char **error_r)
 {
 	const unsigned char *eq = memchr(line, '=', len);
 	const unsigned char *value;
-	size_t name_len, value_len, i;
+	size_t name_len, value_len;
 
 	if (eq == NULL || eq == line) {
 		*error_r = eq == NULL ? "attribute line without '='"
@@ -34,40 +38,15 @@ static int policy_line(struct policy_request *req, const unsigned char *line,
 		return -1;
 	}
 	name_len = (size_t)(eq - line);
-	for (i = 0; i < name_len; i++) {
-		unsigned char c = line[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-		      || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
-			*error_r = "attribute name with a character other "
-			    "than letters, digits, '_' and '-'";
-			return -1;
-		}
-	}
 	value = eq + 1;
 	value_len = len - name_len - 1;
-	if (policy_name_is(line, name_len, "request")) {
-		if (*seen & 1u) {
-			*error_r = "attribute 'request' given twice";
-			return -1;
-		}
-		*seen |= 1u;
-		if (value_len != 19
-		    || memcmp(value, "smtpd_access_policy", 19) != 0) {
-			*error_r = "request is not smtpd_access_policy";
-			return -1;
-		}
-		req->access_policy = true;
-	} else if (policy_name_is(line, name_len, "client_address")) {
-		if (*seen & 2u) {
-			*error_r = "attribute 'client_address' given twice";
-			return -1;
-		}
-		*seen |= 2u;
-		if (value_len >= sizeof(req->client_address)) {
-			*error_r = "client_address too long";
-			return -1;
-		}
+	if (policy_name_is(line, name_len, "request"))
+		req->access_policy = value_len == 19
+		    && memcmp(value, "smtpd_access_policy", 19) == 0;
+	else if (policy_name_is(line, name_len, "client_address")) {
+		/* no address is this long: none, so no grant (DUNNO) */
+		if (value_len >= sizeof(req->client_address))
+			value_len = 0;
 		policy_copy(req->client_address, sizeof(req->client_address),
 			    value, value_len);
 	} else if (policy_name_is(line, name_len, "protocol_state")) {
@@ -82,16 +61,19 @@ static int policy_line(struct policy_request *req, const unsigned char *line,
 	return 0;
 }
 
-enum policy_parse_result policy_request_parse(const unsigned char *data,
-					      size_t len,
-					      struct policy_request *request_r,
-					      size_t *consumed_r,
-					      const char **error_r)
+void policy_parser_reset(struct policy_parser *parser)
 {
-	size_t pos = 0;
-	unsigned seen = 0;
+	memset(parser, 0, sizeof(*parser));
+}
 
-	memset(request_r, 0, sizeof(*request_r));
+enum policy_parse_result policy_parser_feed(struct policy_parser *parser,
+					    const unsigned char *data,
+					    size_t len, size_t *consumed_r,
+					    const char **error_r)
+{
+	struct policy_request *request = &parser->request;
+	size_t pos = parser->pos;
+
 	*error_r = NULL;
 	for (;;) {
 		const unsigned char *nl;
@@ -101,6 +83,7 @@ enum policy_parse_result policy_request_parse(const unsigned char *data,
 			avail = POLICY_LINE_MAX;
 		nl = memchr(data + pos, '\n', avail);
 		if (nl == NULL) {
+			parser->pos = pos;
 			if (memchr(data + pos, '\0', avail) != NULL) {
 				*error_r = "NUL byte in request";
 				return POLICY_PARSE_INVALID;
@@ -131,12 +114,12 @@ enum policy_parse_result policy_request_parse(const unsigned char *data,
 			pos = (size_t)(nl - data) + 1;
 			break;
 		}
-		if (policy_line(request_r, data + pos, line_len, &seen,
-				error_r) < 0)
+		if (policy_line(request, data + pos, line_len, error_r) < 0)
 			return POLICY_PARSE_INVALID;
 		pos = (size_t)(nl - data) + 1;
 	}
-	if (!request_r->access_policy) {
+	parser->pos = pos;
+	if (!request->access_policy) {
 		*error_r = "request without request=smtpd_access_policy";
 		return POLICY_PARSE_INVALID;
 	}

@@ -737,8 +737,8 @@ def case_sm_long_answers(env):
 
 @case('policy/violations',
       'a policy line without "=", over 4096 bytes, a request over 65536 bytes, '
-      'a NUL byte, a missing or wrong request=, a repeated client_address or '
-      'request, or a bad attribute name closes the connection without answer')
+      'a NUL byte, a missing or wrong request= (the last one counts) closes '
+      'the connection without answer')
 def case_policy_violations(env):
     env.vsm('add', '127.0.0.2')
     d = env.start()
@@ -758,10 +758,8 @@ def case_policy_violations(env):
         (b'request=junk\nclient_address=127.0.0.2\n\n', 'request=junk'),
         (b'request=smtpd_access_policyX\nclient_address=127.0.0.2\n\n',
          'request=smtpd_access_policyX'),
-        (R + b'client_address=127.0.0.2\nclient_address=127.0.0.3\n\n',
-         'client_address twice'),
-        (R + R + b'client_address=127.0.0.2\n\n', 'request twice'),
-        (R + b'bad name=1\nclient_address=127.0.0.2\n\n', 'blank in a name'),
+        (R + b'request=junk\nclient_address=127.0.0.2\n\n',
+         'request= twice, the last one junk'),
         (b'\n', 'empty block (no request=)'),
     ]
     for data, why in bad:
@@ -783,6 +781,117 @@ def case_policy_violations(env):
     check(closed and got == b'', 'truncated block then EOF: close without '
           'answer; got closed=%s data=%r' % (closed, got))
     check(d.running(), 'daemon survived the policy violations')
+
+
+@case('policy/repeated-and-odd-attributes',
+      'SMTPD_POLICY_README: of an attribute sent twice the last value counts '
+      '(client_address and request), attributes with any name but "=", NUL '
+      'and newline are ignored (blank, dot, colon, 8-bit), a client_address '
+      'too long for any address is none (DUNNO); the connection stays open '
+      'for the next request')
+def case_policy_repeated(env):
+    env.vsm('add', '127.0.0.2')
+    d = env.start()
+    R = b'request=smtpd_access_policy\n'
+    c = env.client(d.pol)
+    cases = [
+        (R + b'client_address=127.0.0.3\nclient_address=127.0.0.2\n\n',
+         'action=OK', 'client_address twice, the granted one last'),
+        (R + b'client_address=127.0.0.2\nclient_address=127.0.0.3\n\n',
+         'action=DUNNO', 'client_address twice, the granted one first'),
+        (R + R + b'client_address=127.0.0.2\n\n', 'action=OK',
+         'request twice'),
+        (b'request=junk\n' + R + b'client_address=127.0.0.2\n\n',
+         'action=OK', 'request= twice, the right one last'),
+        (R + b'bad name=1\nx.y=2\nfoo:bar=3\n\xe9t\xe9=4\n'
+         b'client_address=127.0.0.2\n\n', 'action=OK',
+         'odd attribute names'),
+        (R + b'client_address=' + b'1' * 300 + b'\n\n', 'action=DUNNO',
+         'a 300-byte client_address'),
+        (R + b'client_address=127.0.0.2' + b' ' * 300 + b'\n\n',
+         'action=DUNNO', 'a granted address padded to 300 bytes'),
+    ]
+    for data, want, why in cases:
+        c.send(data)
+        got = c.read_policy()
+        check(got == want, '%s: %s, got %r' % (why, want, got))
+    check(c.policy('127.0.0.2') == 'action=OK', 'the connection still '
+          'serves requests')
+    check(d.running(), 'daemon still running')
+
+
+@case('socketmap/pipelined-then-half-close',
+      'a client that pipelines many requests, closes its sending side at '
+      'once, waits and then reads through a small receive buffer gets every '
+      'answer, in order, before the daemon closes: 1428 socketmap requests '
+      'small enough to be read whole with the EOF before the output fills '
+      '(most of them malformed payloads, which get PERM), 3000 mixed ones, '
+      'and 1000 policy requests')
+def case_pipelined_half_close(env):
+    env.vsm('add', '127.0.0.2')
+    d = env.start()
+
+    def socketmap_stream(count, every):
+        """COUNT requests, every EVERY-th a lookup of 127.0.0.2 (OK), the
+        others "0:," (PERM) or, with EVERY < 3, of 127.0.0.9 (NOTFOUND)."""
+        data, want = b'', []
+        for i in range(count):
+            if i % every == 0:
+                data += sm_request('127.0.0.2')
+                want.append(b'OK ')
+            elif every < 3 and i % every == 1:
+                data += sm_request('127.0.0.9')
+                want.append(b'NOTFOUND ')
+            else:
+                data += b'0:,'
+                want.append(b'PERM ')
+        return data, want
+
+    def netstrings(got):
+        answers = []
+        while got:
+            m = re.match(rb'(\d+):', got)
+            check(m is not None, 'socketmap: a netstring: %r' % got[:40])
+            n = int(m.group(1))
+            answers.append(got[m.end():m.end() + n])
+            got = got[m.end() + n + 1:]
+        return answers
+
+    small, small_want = socketmap_stream(1428, 51)
+    check(len(small) < 4096 + 1024, 'the small stream fits one read and the '
+          'input cap: %d bytes' % len(small))
+    mixed, mixed_want = socketmap_stream(3000, 2)
+    policy = b''.join(policy_request(a) for a in ['127.0.0.2',
+                                                  '127.0.0.9'] * 500)
+    for what, address, payload, want in (
+            ('socketmap, small', d.sm, small, small_want),
+            ('socketmap, mixed', d.sm, mixed, mixed_want),
+            ('policy', d.pol, policy, [b'action=OK', b'action=DUNNO'] * 500)):
+        sock = socket.socket(socket.AF_UNIX if isinstance(address, str)
+                             else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(30)
+        sock.connect(address)
+        sock.sendall(payload)
+        sock.shutdown(socket.SHUT_WR)
+        time.sleep(0.5)        # the daemon fills its output and waits
+        got = b''
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        sock.close()
+        if what == 'policy':
+            answers = got.split(b'\n\n')[:-1]
+        else:
+            answers = netstrings(got)
+        check(len(answers) == len(want), '%s: %d answers before the close, '
+              'got %d' % (what, len(want), len(answers)))
+        for i, (a, w) in enumerate(zip(answers, want)):
+            check(a.startswith(w), '%s: answer %d: %r..., got %r'
+                  % (what, i, w, a))
+    check(d.running(), 'daemon still running')
 
 
 @case('policy/accepted-forms',
