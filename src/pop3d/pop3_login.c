@@ -308,8 +308,8 @@ static void pop3_login_attempt(enum login_method method, const char *user,
 			 log_sanitize(user, shown, sizeof(shown)),
 			 login_method_name(method),
 			 problem != NULL ? problem : "secret too long");
-		pop3_login_failed("-ERR [AUTH] Authentication failed.",
-				  strlen("-ERR [AUTH] Authentication failed."));
+		pop3_login_failed(POP3D_REPLY_AUTH_FAILED,
+				  sizeof(POP3D_REPLY_AUTH_FAILED) - 1);
 		return;
 	}
 	/* answers already queued go out first */
@@ -362,14 +362,14 @@ static void pop3_login_attempt(enum login_method method, const char *user,
 static void pop3_login_sasl_invalid(const char *error)
 {
 	char reply[160];
-	int n = snprintf(reply, sizeof(reply),
-			 "-ERR [AUTH] Invalid SASL PLAIN response: %s.", error);
+
+	snprintf(reply, sizeof(reply),
+		 "-ERR [AUTH] Invalid SASL PLAIN response: %s.", error);
 
 	log_info("pop3: event=login-failed address=%s user=\"\" method=%s "
 		 "reason=malformed error=\"%s\"", login.client->address_text,
 		 login_method_name(LOGIN_METHOD_PLAIN), error);
-	pop3_login_failed(reply, n < 0 ? 0 : (size_t)n < sizeof(reply) ?
-			  (size_t)n : sizeof(reply) - 1);
+	pop3_login_failed(reply, strlen(reply));
 }
 
 static void pop3_login_auth(struct pop3_command *cmd)

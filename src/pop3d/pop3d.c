@@ -607,7 +607,7 @@ static void pop3d_send_delayed(void)
 		}
 		*p = conn->queue_next;
 		conn->queue_next = NULL;
-		pop3d_auth_failed(conn, "-ERR [AUTH] Authentication failed.");
+		pop3d_auth_failed(conn, POP3D_REPLY_AUTH_FAILED);
 	}
 }
 
@@ -1228,7 +1228,7 @@ int main(int argc, char **argv)
 		log_info("pop3: event=start listen=%s tls=%s users=%zu",
 			 list, pop3d.tls != NULL ? "yes" : "no",
 			 pop3d.users->count);
-		if (pop3d.conf.pop3_idle_timeout < 600)
+		if (pop3d.conf.pop3_idle_timeout < POP3D_AUTOLOGOUT_MIN_SECONDS)
 			log_warn("pop3: pop3_idle_timeout is %lds: RFC 1939 "
 				 "section 3 asks for at least 10 minutes",
 				 (long)pop3d.conf.pop3_idle_timeout);

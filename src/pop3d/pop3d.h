@@ -20,6 +20,11 @@
 
 /* Failed logins in one connection before it is closed. */
 #define POP3D_AUTH_FAILURES_MAX 3
+/* The answer to a wrong password and to an unknown user alike (RFC 3206:
+ * a problem with the credentials), without its CRLF. */
+#define POP3D_REPLY_AUTH_FAILED "-ERR [AUTH] Authentication failed."
+/* RFC 1939 section 3: the autologout timer is at least 10 minutes */
+#define POP3D_AUTOLOGOUT_MIN_SECONDS 600
 /* Connections a login process serves before it is replaced. */
 #define POP3D_LOGIN_CONNECTIONS_MAX 1000
 

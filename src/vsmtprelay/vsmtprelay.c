@@ -678,7 +678,7 @@ int main(int argc, char **argv)
 	const char *command;
 	bool conf_given = false;
 	char message[512];
-	int opt, status;
+	int opt, i, status;
 
 	log_open("vsmtprelay", true);
 	memset(&ctx, 0, sizeof(ctx));
@@ -760,16 +760,15 @@ int main(int argc, char **argv)
 	command = argv[0];
 	argc--;
 	argv++;
-	for (opt = 0; opt < argc; opt++) {
+	for (i = 0; i < argc; i++) {
 		/* "list -f FILE": getopt stops at the command */
-		if (argv[opt][0] == '-'
-		    && (isalpha((unsigned char)argv[opt][1])
-			|| argv[opt][1] == '-')) {
+		if (argv[i][0] == '-'
+		    && (isalpha((unsigned char)argv[i][1]) || argv[i][1] == '-')) {
 			char shown[128];
 
 			fprintf(stderr, "vsmtprelay: %s: \"%s\": options go "
 				"before the command\n", command,
-				log_sanitize(argv[opt], shown, sizeof(shown)));
+				log_sanitize(argv[i], shown, sizeof(shown)));
 			relaygate_conf_free(&ctx.conf);
 			return EX_USAGE;
 		}

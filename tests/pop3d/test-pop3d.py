@@ -280,6 +280,18 @@ def socket_holders(server_port, client_port):
     return found
 
 
+def settled_holders(server, client_port, settled, timeout=5.0):
+    """socket_holders() of the connection once SETTLED(holders) is true,
+    or as they are after TIMEOUT seconds: processes pass the socket on and
+    close their copies a moment after the client has its answer."""
+    deadline = time.monotonic() + timeout
+    holders = socket_holders(server.address[1], client_port)
+    while not settled(holders) and time.monotonic() < deadline:
+        time.sleep(0.01)
+        holders = socket_holders(server.address[1], client_port)
+    return holders
+
+
 class Server(H.Daemon):
     def __init__(self, env, binary, conf, log):
         super().__init__(env, binary, conf, log)
@@ -528,11 +540,7 @@ def case_user_pass(env):
     client_port = p.sock.getsockname()[1]
     # The master passes the socket on and then closes its copy; the
     # greeting can arrive between the two, so wait for the close.
-    deadline = time.monotonic() + 5
-    holders = socket_holders(s.address[1], client_port)
-    while s.pid in holders and time.monotonic() < deadline:
-        time.sleep(0.01)
-        holders = socket_holders(s.address[1], client_port)
+    holders = settled_holders(s, client_port, lambda h: s.pid not in h)
     check(holders and all(ids[0] == [nobody] * 4 and ids[1][0] != 0
                           for ids in holders.values()),
           'before login every process holding the client\'s socket runs as '
@@ -553,24 +561,17 @@ def case_user_pass(env):
           'vsmtprelay list shows 127.0.0.2: %r' % listing)
     check(not env.granted('127.0.0.3'), 'no grant for 127.0.0.3')
     # (the login process closes its copy after the hand-over)
-    deadline = time.monotonic() + 5
-    holders = socket_holders(s.address[1], client_port)
-    while any(ids[0][0] != MAIL_UID for ids in holders.values()) \
-            and time.monotonic() < deadline:
-        time.sleep(0.01)
-        holders = socket_holders(s.address[1], client_port)
+    holders = settled_holders(s, client_port, lambda h: all(
+        ids[0][0] == MAIL_UID for ids in h.values()))
     check(holders and all(ids[0] == [MAIL_UID] * 4 and ids[1] == [MAIL_GID] * 4
                           for ids in holders.values()),
           'after login every process holding the client\'s socket runs as '
           'uid/gid 5000 (all four): %s' % holders)
     check(p.stat() == (1, len(crlf_form(MESSAGES['plain']))), 'STAT 1 message')
     p.quit()
-    deadline = time.monotonic() + 5
-    while socket_holders(s.address[1], client_port) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    check(not socket_holders(s.address[1], client_port),
-          'after QUIT no server process holds the client\'s socket: %s'
-          % socket_holders(s.address[1], client_port))
+    holders = settled_holders(s, client_port, lambda h: not h)
+    check(not holders, 'after QUIT no server process holds the client\'s '
+          'socket: %s' % holders)
     m = s.wait_log(r'pop3: event=login .*$')
     check(m is not None, 'login logged: %r' % s.log())
     line = m.group(0)
@@ -754,12 +755,9 @@ def case_stls(env):
     check('STLS' not in capa, 'CAPA after login: no STLS: %r' % capa)
     client_port = p.sock.getsockname()[1]
     p.quit()
-    deadline = time.monotonic() + 5
-    while socket_holders(s.address[1], client_port) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    check(not socket_holders(s.address[1], client_port),
-          'after QUIT over TLS no server process holds the client\'s socket: %s'
-          % socket_holders(s.address[1], client_port))
+    holders = settled_holders(s, client_port, lambda h: not h)
+    check(not holders, 'after QUIT over TLS no server process holds the '
+          'client\'s socket: %s' % holders)
     m = s.wait_log(r'event=login .*$')
     check(m is not None and 'tls=yes' in m.group(0).split(),
           'login line says tls=yes: %r' % (m and m.group(0)))
